@@ -1,0 +1,28 @@
+/* The subcommands. Each lives in harness/cmd_<name>.c as one const struct
+ * command; the table in main.c lists them in the order --help shows. */
+#ifndef COHMAP_COMMANDS_H
+#define COHMAP_COMMANDS_H
+
+#include "harness/options.h"
+#include "topology/topology.h"
+
+#define COHMAP_COMMANDS(X) \
+	X(run)             \
+	X(latency)         \
+	X(topo)            \
+	X(plot)            \
+	X(list)
+
+#define DECLARE_COMMAND(name) extern const struct command command_##name;
+COHMAP_COMMANDS(DECLARE_COMMAND)
+#undef DECLARE_COMMAND
+
+/* Shared steps of the commands, each printing its own one-line error. */
+/* From --topology FILE, else from likwid. Returns an exit code. */
+int command_topology(const char *cmd, const struct options *o, struct topology *t);
+/* CPUs from -c (likwid syntax) or all usable ones, in topology order.
+ * Returns the count, or -1 after printing the error. */
+int command_cpus(const char *cmd, const struct options *o, const struct topology *t, int *cpus,
+		 int max, int at_least);
+
+#endif

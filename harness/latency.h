@@ -1,0 +1,31 @@
+/* The core-to-core latency experiment: every selected kernel on every ordered
+ * pair of the selected CPUs, in shuffled order, with a reference pair
+ * re-measured to catch drift; latency.csv, meta.json, heatmaps. */
+#ifndef COHMAP_LATENCY_H
+#define COHMAP_LATENCY_H
+
+#include "harness/measure.h"
+#include "harness/results.h"
+
+enum home_policy { HOME_FIRST, HOME_SECOND, HOME_NODE };
+
+struct latency_plan {
+	const struct kernel **kernels;
+	int nkernels;
+	const int *cpus;          /* in topology order */
+	int ncpus;
+	enum home_policy home;
+	int home_node;            /* for HOME_NODE */
+	struct measure_options measure;
+	unsigned long seed;
+	const char *stat;         /* what the heatmap shows */
+};
+
+/* Parses --home: "first", "second" or a node number the topology knows. */
+int parse_home(const char *text, const struct topology *t, enum home_policy *policy,
+	       int *node, char *err);
+
+/* Runs the experiment into r's directory. Returns an exit code. */
+int latency_experiment(struct run *r, const struct latency_plan *plan);
+
+#endif

@@ -1,0 +1,44 @@
+/* Measuring one kernel on one ordered pair of CPUs: batches of round trips
+ * timed by agent A, until the median is precise enough or time runs out. */
+#ifndef COHMAP_MEASURE_H
+#define COHMAP_MEASURE_H
+
+#include <stdbool.h>
+
+#include "harness/agents.h"
+#include "harness/common.h"
+#include "harness/stats.h"
+#include "harness/timing.h"
+#include "kernels/kernel.h"
+
+struct measure_options {
+	enum agent_kind agents;
+	bool pause;
+	long fixed_samples;      /* > 0: exactly this many samples, no stopping rule */
+	double precision;        /* stop when the median's 95% CI is within +-precision */
+	double time_limit_s;     /* ... or when the pair has been sampled this long */
+	double sample_target_ns; /* batch size is grown until a sample lasts this long */
+	double watchdog_s;       /* an agent silent this long fails the pair */
+	size_t line_size;        /* from the topology */
+};
+
+enum pair_status {
+	PAIR_OK,
+	PAIR_FAILED,
+	PAIR_INTERRUPTED,
+};
+
+struct pair_measurement {
+	enum pair_status status;
+	char reason[ERRLEN];
+	struct summary one_way_ns;   /* one-way latency: round trip / 2 */
+	unsigned long round_trips_per_sample;
+	int home_node;               /* where the shared lines really are, -1 unknown */
+};
+
+/* home_node: NUMA node for the shared lines, -1 for no placement. */
+void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
+		  const struct measure_options *o, const struct clock_info *clock,
+		  struct pair_measurement *out);
+
+#endif

@@ -1,0 +1,173 @@
+#include "harness/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AT(field) offsetof(struct options, field)
+
+static const struct option_def option_table[] = {
+	{ "cpus", 'c', OPT_STRING, "EXPR", NULL, 0, 0,
+	  "CPUs to measure, in likwid's syntax: 0,2,4  0-7  S0:0-3  N:0-7  E:N:4 (default: all allowed)", AT(cpus) },
+	{ "kernel", 'k', OPT_STRING, "LIST", NULL, 0, 0,
+	  "comma-separated kernels (default: every latency kernel; see `cohmap list`)", AT(kernels) },
+	{ "home", 0, OPT_STRING, "WHERE", "first", 0, 0,
+	  "NUMA node of the shared lines: first (the initiator's node), second, or a node number", AT(home) },
+	{ "pause", 0, OPT_FLAG, NULL, NULL, 0, 0, "spin with the CPU's pause hint while waiting", AT(pause) },
+	{ "samples", 'n', OPT_LONG, "N", NULL, 5, 1000000,
+	  "take exactly N samples per pair (reproducible; no stopping rule)", AT(samples) },
+	{ "precision", 0, OPT_DOUBLE, "PCT", "2", 0.1, 50,
+	  "stop when the median's 95% confidence interval is within +-PCT percent", AT(precision_pct) },
+	{ "time-limit", 0, OPT_DOUBLE, "S", "0.1", 0.001, 3600,
+	  "... or after sampling a pair for S seconds", AT(time_limit_s) },
+	{ "sample-us", 0, OPT_DOUBLE, "US", "50", 1, 100000,
+	  "length of one sample: a batch of round trips timed together", AT(sample_us) },
+	{ "watchdog", 0, OPT_DOUBLE, "S", "1", 0.01, 600,
+	  "fail a pair when an agent does not answer for S seconds", AT(watchdog_s) },
+	{ "stat", 0, OPT_STRING, "STAT", "median", 0, 0,
+	  "statistic the heatmap shows: median or min", AT(stat) },
+	{ "seed", 0, OPT_LONG, "N", NULL, 0, 4294967295.0,
+	  "seed of the pair order shuffle (default: from the clock; recorded in meta.json)", AT(seed) },
+	{ "output", 'o', OPT_STRING, "DIR", NULL, 0, 0,
+	  "results directory to create (default: results/<host>-<UTC time>)", AT(output) },
+	{ "topology", 't', OPT_STRING, "FILE", NULL, 0, 0,
+	  "use this topology file instead of asking likwid", AT(topology) },
+	{ "save", 0, OPT_STRING, "FILE", NULL, 0, 0, "write the topology to FILE", AT(save) },
+	{ "budget", 0, OPT_DOUBLE, "S", "120", 1, 86400, "time budget of the whole suite in seconds", AT(budget_s) },
+	{ "quiet", 'q', OPT_FLAG, NULL, NULL, 0, 0, "no progress bar and no summary table", AT(quiet) },
+	{ "help", 'h', OPT_FLAG, NULL, NULL, 0, 0, "show this help", AT(help) },
+};
+
+const struct option_def *option_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof option_table / sizeof option_table[0]; i++)
+		if (strcmp(option_table[i].name, name) == 0)
+			return &option_table[i];
+	return NULL;
+}
+
+/* Stores text as the option's value; prints the one-line error itself. */
+static int set_value(const char *cmd, const struct option_def *d, const char *text,
+		     struct options *o)
+{
+	void *field = (char *)o + d->offset;
+	char *end;
+	errno = 0;
+	switch (d->type) {
+	case OPT_FLAG:
+		*(bool *)field = true;
+		return 0;
+	case OPT_STRING:
+		if (text[0] == '\0') {
+			fprintf(stderr, "cohmap %s: --%s needs a value\n", cmd, d->name);
+			return -1;
+		}
+		*(const char **)field = text;
+		return 0;
+	case OPT_LONG: {
+		long v = strtol(text, &end, 10);
+		if (errno || end == text || *end || v < d->min || v > d->max) {
+			fprintf(stderr, "cohmap %s: --%s must be a whole number from %.0f to %.0f (got '%s')\n",
+				cmd, d->name, d->min, d->max, text);
+			return -1;
+		}
+		*(long *)field = v;
+		return 0;
+	}
+	case OPT_DOUBLE: {
+		double v = strtod(text, &end);
+		if (errno || end == text || *end || !isfinite(v) || v < d->min || v > d->max) {
+			fprintf(stderr, "cohmap %s: --%s must be a number from %g to %g (got '%s')\n",
+				cmd, d->name, d->min, d->max, text);
+			return -1;
+		}
+		*(double *)field = v;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+int options_parse(const struct command *cmd, int argc, char **argv, struct options *o,
+		  int *first_arg)
+{
+	struct option longopts[32];
+	const struct option_def *defs[32];
+	/* The leading ':' makes getopt report a missing value apart from an
+	 * unknown option. Options may follow positional arguments (GNU order). */
+	char shortopts[80] = ":";
+	size_t n = 0, s = 1;
+
+	/* Every option gets its default, accepted by this command or not, so
+	 * code shared between commands never sees an unset value. */
+	*o = (struct options){ .samples = 0, .seed = -1 };
+	for (size_t i = 0; i < sizeof option_table / sizeof option_table[0]; i++)
+		if (option_table[i].default_value &&
+		    set_value(cmd->name, &option_table[i], option_table[i].default_value, o) != 0)
+			abort(); /* a default outside its own range is a bug */
+	for (const char *const *name = cmd->options; *name; name++) {
+		const struct option_def *d = option_find(*name);
+		if (d == NULL || n + 1 >= sizeof longopts / sizeof longopts[0])
+			abort(); /* a command table naming an unknown option is a bug */
+		defs[n] = d;
+		longopts[n] = (struct option){ d->name, d->type == OPT_FLAG ? no_argument : required_argument,
+					       NULL, 1000 + (int)n };
+		if (d->short_name) {
+			shortopts[s++] = d->short_name;
+			if (d->type != OPT_FLAG)
+				shortopts[s++] = ':';
+		}
+		n++;
+	}
+	longopts[n] = (struct option){ 0 };
+	shortopts[s] = '\0';
+
+	/* getopt's own messages would not name the command; we print ours. */
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct option_def *d = NULL;
+		if (c >= 1000)
+			d = defs[c - 1000];
+		else
+			for (size_t i = 0; i < n; i++)
+				if (defs[i]->short_name == c)
+					d = defs[i];
+		if (d == NULL) {
+			const char *bad = argv[optind - 1];
+			if (c == ':')
+				fprintf(stderr, "cohmap %s: option '%s' needs a value (see cohmap %s --help)\n",
+					cmd->name, bad, cmd->name);
+			else
+				fprintf(stderr, "cohmap %s: unknown option '%s' (see cohmap %s --help)\n",
+					cmd->name, bad, cmd->name);
+			return -1;
+		}
+		if (set_value(cmd->name, d, optarg ? optarg : "", o) != 0)
+			return -1;
+	}
+	*first_arg = optind;
+	return 0;
+}
+
+void options_usage(const struct command *cmd, FILE *out)
+{
+	fprintf(out, "usage: cohmap %s [options]%s%s\n\n%s\n\noptions:\n", cmd->name,
+		cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary);
+	for (const char *const *name = cmd->options; *name; name++) {
+		const struct option_def *d = option_find(*name);
+		char shortname[8] = "    ", left[48];
+		if (d->short_name)
+			snprintf(shortname, sizeof shortname, "-%c, ", d->short_name);
+		snprintf(left, sizeof left, "%s--%s%s%s", shortname, d->name,
+			 d->metavar ? " " : "", d->metavar ? d->metavar : "");
+		fprintf(out, "  %-24s %s", left, d->help);
+		if (d->default_value)
+			fprintf(out, " (default: %s)", d->default_value);
+		fputc('\n', out);
+	}
+	fprintf(out, "\nexamples:\n%s", cmd->examples);
+}

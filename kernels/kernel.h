@@ -1,0 +1,99 @@
+/* A kernel is data: a const descriptor naming what agent A (the initiator,
+ * whose batches are timed) and agent B (the responder) do with the shared
+ * lines. The harness decides where the lines live (NUMA node, shared-memory
+ * kind), on which CPUs the agents run and whether they are threads or
+ * processes; a kernel never allocates, pins or times anything itself. */
+#ifndef COHMAP_KERNEL_H
+#define COHMAP_KERNEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/timing.h"
+
+enum kernel_status {
+	KERNEL_OK = 0,
+	KERNEL_TIMEOUT = -1,    /* the other agent did not answer in time */
+	KERNEL_WRONG_DATA = -2, /* the kernel's own check of the shared data failed */
+};
+
+/* One agent's view. Private to the agent; only *lines is shared. */
+struct kernel_ctx {
+	unsigned char *lines;  /* kernel_lines(k) slots of line_stride bytes */
+	size_t line_stride;    /* two cache lines: see harness/agents.c */
+	bool pause;            /* spin with the CPU's pause/yield hint */
+	uint64_t round;        /* round trips this agent has done so far */
+	/* watchdog: waiting gives up when the clock passes deadline or the
+	 * harness raises *abort (a pair abandoned, Ctrl-C) */
+	const struct clock_info *clock;
+	uint64_t deadline;
+	const atomic_int *abort;
+};
+
+/* What one round trip should cost in protocol terms, so counter readings can
+ * be compared with the model (see `cohmap list`). */
+struct kernel_cost {
+	int handoffs;              /* one-way handoffs per round trip */
+	double fills_per_handoff;  /* lines the receiver fills from the sender's cache */
+	const char *model;         /* the protocol story in one sentence */
+};
+
+struct kernel {
+	const char *name;
+	const char *family;   /* "latency"; "harness" for the null kernel */
+	const char *summary;
+	int shared_lines;     /* slots of line_stride bytes the kernel uses */
+	struct kernel_cost cost;
+	/* Run `round_trips` round trips; the initiator's call is what is timed.
+	 * Both agents are called with the same counts, batch after batch. */
+	int (*initiator)(struct kernel_ctx *ctx, uint64_t round_trips);
+	int (*responder)(struct kernel_ctx *ctx, uint64_t round_trips);
+};
+
+static inline _Atomic uint64_t *kernel_slot(const struct kernel_ctx *ctx, int slot)
+{
+	return (_Atomic uint64_t *)(ctx->lines + (size_t)slot * ctx->line_stride);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Checking the clock costs more than a spin iteration, so the watchdog is
+ * consulted only every few thousand spins: a handoff that succeeds within
+ * them never pays for it. */
+#define SPINS_PER_WATCHDOG_CHECK 4096u
+
+static inline bool watchdog_expired(const struct kernel_ctx *ctx)
+{
+	return atomic_load_explicit(ctx->abort, memory_order_relaxed) ||
+	       clock_ticks(ctx->clock) > ctx->deadline;
+}
+
+/* One spin iteration's bookkeeping; returns true when the wait must end. */
+static inline bool spin_gives_up(const struct kernel_ctx *ctx, unsigned *spins)
+{
+	if (ctx->pause)
+		cpu_relax();
+	return ++*spins % SPINS_PER_WATCHDOG_CHECK == 0 && watchdog_expired(ctx);
+}
+
+/* Waits (loads only) until *flag holds want. */
+static inline int wait_until_equal(const struct kernel_ctx *ctx, _Atomic uint64_t *flag,
+				   uint64_t want)
+{
+	unsigned spins = 0;
+	while (atomic_load_explicit(flag, memory_order_acquire) != want)
+		if (spin_gives_up(ctx, &spins))
+			return KERNEL_TIMEOUT;
+	return KERNEL_OK;
+}
+
+#endif

@@ -1,0 +1,40 @@
+/* Turning results files into pictures with gnuplot. The gnuplot scripts in
+ * plots/ work on their own; this code writes their input files and runs them. */
+#ifndef COHMAP_PLOT_H
+#define COHMAP_PLOT_H
+
+#include "topology/topology.h"
+
+/* Path of a gnuplot script shipped with cohmap ("heatmap.gp"), found next to
+ * the source tree the binary was built in, or under the install prefix.
+ * Returns 0 and fills path, -1 with a message. */
+int plot_script_path(const char *script, char *path, size_t size, char *err);
+
+/* True when a gnuplot with the pngcairo terminal can be run. */
+bool plot_gnuplot_available(char *why, size_t size);
+
+/* One heatmap per kernel found in DIR/latency.csv: DIR/latency-<kernel>.png and
+ * .svg, axes in topology order. stat is "median" or "min" (the column
+ * <stat>_ns). Returns the number of images drawn, -1 with a message. */
+int plot_latency_heatmaps(const char *dir, const struct topology *t, const char *stat,
+			  char *err);
+
+/* Added with the implementation. */
+
+/* The data and variables files of plot_latency_heatmaps without running
+ * gnuplot: DIR/latency-<kernel>.dat and .gpvars, each written to a .tmp name
+ * and renamed. Returns the number of kernels, -1 with a message. */
+int plot_latency_data(const char *dir, const struct topology *t, const char *stat, char *err);
+
+/* Runs gnuplot (no shell) on script, after the commands in assignments (a
+ * NULL-terminated list such as "data='x.dat'", each passed with -e); script
+ * may be NULL. stdin and stdout are /dev/null, stderr is captured. Returns 0,
+ * or -1 with gnuplot's error line in err. Every plot of cohmap goes through here. */
+int plot_run_gnuplot(const char *script, const char *const *assignments, char *err);
+
+/* Writes s as a gnuplot single-quoted string ('it''s', no other escapes) into
+ * out. Returns -1 when it does not fit or s holds a newline, which no gnuplot
+ * string literal can. */
+int plot_gnuplot_quote(char *out, size_t size, const char *s);
+
+#endif
