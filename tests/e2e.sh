@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End to end on this machine: a real latency matrix on its first two CPUs,
+# the files it must leave, an interrupted run, and a redraw.
+set -uo pipefail
+cohmap=$(realpath "$1")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+check() { # description, command...
+	local what=$1
+	shift
+	if "$@"; then echo "ok    $what"; else echo "FAIL  $what"; failures=$((failures + 1)); fi
+}
+
+# PNG: 8-byte signature, then the IHDR chunk with width and height.
+png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
+is_png() { [[ $(od -An -tx1 -N8 "$1" | tr -d ' \n') == 89504e470d0a1a0a ]]; }
+
+cpus=$(taskset -pc $$ | sed 's/.*: //')
+echo "== latency matrix on CPUs 0,1 (this process may use: $cpus)"
+"$cohmap" latency -c 0,1 -q -o "$tmp/run" --seed 42
+code=$?
+check "latency exits 0" test "$code" = 0
+csv=$tmp/run/latency.csv
+check "latency.csv written" test -s "$csv"
+check "header has units in the names" grep -q '^kernel,agents,cpu_a,cpu_b,pair_class,home_node,status,samples,round_trips_per_sample,min_ns,p10_ns,median_ns,p90_ns,mean_ns,stddev_ns,ci95_low_ns,ci95_high_ns,reason$' "$csv"
+for kernel in $("$cohmap" list | awk '$2 == "latency" {print $1}'); do
+	for pair in "0 1" "1 0"; do
+		set -- $pair
+		row=$(awk -F, -v k="$kernel" -v a="$1" -v b="$2" '$1==k && $3==a && $4==b' "$csv")
+		check "$kernel $1->$2 has one ok row" test "$(printf '%s' "$row" | grep -c ',ok,')" = 1
+		median=$(printf '%s' "$row" | cut -d, -f12)
+		check "$kernel $1->$2 median $median ns is plausible (0 < x < 10000)" \
+			awk -v m="$median" 'BEGIN {exit !(m > 0 && m < 10000)}'
+	done
+done
+check "exactly 8 rows (4 kernels x 2 ordered pairs)" test "$(($(wc -l <"$csv") - 1))" = 8
+check "meta.json says complete" grep -q '"status": "complete"' "$tmp/run/meta.json"
+check "meta.json records the seed" grep -q '"seed": 42' "$tmp/run/meta.json"
+check "meta.json records where the lines were" grep -q '"home": "first"' "$tmp/run/meta.json"
+check "topology.txt written" test -s "$tmp/run/topology.txt"
+for kernel in load_store cas_bounce faa_bounce xchg_bounce; do
+	png=$tmp/run/latency-$kernel.png
+	check "$kernel heatmap is a PNG" is_png "$png"
+	check "$kernel heatmap is ${EXPECTED_PNG_SIZE:=640x640}" test "$(png_size "$png")" = "$EXPECTED_PNG_SIZE"
+	check "$kernel SVG written" grep -q '<svg' "$tmp/run/latency-$kernel.svg"
+done
+
+echo "== the same seed gives the same pair order"
+"$cohmap" latency -c 0,1 -q -o "$tmp/again" --seed 42 -n 5
+check "pair order replays" test "$(cut -d, -f1,3,4 "$csv")" = "$(cut -d, -f1,3,4 "$tmp/again/latency.csv")"
+
+echo "== redraw without measuring"
+rm "$tmp/run"/latency-*.png
+check "plot redraws" "$cohmap" plot "$tmp/run" --stat min
+check "heatmap back" is_png "$tmp/run/latency-load_store.png"
+
+echo "== Ctrl-C keeps the finished pairs"
+"$cohmap" latency -c 0,1 -q -o "$tmp/cut" --time-limit 0.3 --precision 0.1 &
+pid=$!
+sleep 1.2
+kill -INT $pid
+wait $pid
+code=$?
+check "interrupted run exits 130" test "$code" = 130
+check "meta.json says interrupted" grep -q '"status": "interrupted"' "$tmp/cut/meta.json"
+rows=$(($(wc -l <"$tmp/cut/latency.csv") - 1))
+check "some pairs finished before the interrupt ($rows rows)" test "$rows" -ge 1
+check "every kept row is whole" \
+	awk -F, 'NR > 1 && NF != 18 {bad=1} END {exit bad}' "$tmp/cut/latency.csv"
+check "no temporary files left" test -z "$(find "$tmp/cut" -name '*.tmp')"
+
+echo "== null kernel: the harness alone"
+"$cohmap" latency -c 0,1 -k null -q -o "$tmp/null" -n 20
+check "null kernel runs" grep -q '^null,thread,0,1,.*,ok,20,' "$tmp/null/latency.csv"
+
+echo "e2e: $failures failed"
+[[ $failures == 0 ]]
