@@ -31,7 +31,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "cohmap: no command given (commands: run, latency, topo, plot, list; see cohmap --help)\n");
 		return EXIT_USAGE;
 	}
 	const char *name = argv[1];

@@ -618,13 +618,18 @@ static int plain_list(const struct selection *sel, int *cpus, int max, char *err
 			set_error(err, "cpu expression '%s': likwid cannot use CPU %ld", sel->expr, dropped);
 		goto out;
 	}
-	if (!named || n <= 0) {
+	if (!named) {
 		set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
 		goto out;
 	}
+	/* The CPUs the user named explain best why likwid found none of them. */
 	for (unsigned c = 0; c < named->size; c++)
 		if (numa_bitmask_isbitset(named, c) && check_cpu(sel, NULL, 0, c, err) < 0)
 			goto out;
+	if (n <= 0) {
+		set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
+		goto out;
+	}
 	if (n > max) {
 		set_error(err, "cpu expression '%s' names more than %d CPUs", sel->expr, max);
 		goto out;

@@ -1,0 +1,704 @@
+/* Turning latency.csv into heatmaps. cohmap does the parts that need the
+ * topology (which CPUs, in which order, where the domain borders are) and
+ * writes them as two plain files per kernel; plots/heatmap.gp does all the
+ * drawing, so a figure can be restyled or redrawn without cohmap. */
+#include "plots/plot.h"
+#include "harness/common.h"
+#include "harness/csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef COHMAP_DATADIR
+#define COHMAP_DATADIR "/usr/local/share/cohmap"
+#endif
+
+/* How many of gnuplot's stderr bytes we keep to find its error line. */
+#define GNUPLOT_STDERR_MAX 8192
+
+/* ---- finding the scripts ---- */
+
+int plot_script_path(const char *script, char *path, size_t size, char *err)
+{
+	char exe[PATH_MAX], candidate[PATH_MAX + 64], looked[ERRLEN] = "";
+	const char *env = getenv("COHMAP_PLOTS_DIR");
+	/* Relative to the binary: build/{release,sanitize}/cohmap and its ./cohmap
+	 * symlink (realpath resolves it), an installed tree, and the unit tests in
+	 * build/release/tests/. */
+	static const char *const from_exe[] = {"/../../plots", "/plots", "/../plots",
+					       "/../../../plots"};
+	const char *dirs[2 + ARRAY_SIZE(from_exe)];
+	char exe_dirs[ARRAY_SIZE(from_exe)][PATH_MAX + 32];
+	size_t ndirs = 0;
+
+	if (env && *env)
+		dirs[ndirs++] = env;
+	if (realpath("/proc/self/exe", exe)) {
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(from_exe); i++) {
+			snprintf(exe_dirs[i], sizeof(exe_dirs[i]), "%s%s", exe, from_exe[i]);
+			dirs[ndirs++] = exe_dirs[i];
+		}
+	}
+	dirs[ndirs++] = COHMAP_DATADIR "/plots";
+
+	for (size_t i = 0; i < ndirs; i++) {
+		snprintf(candidate, sizeof(candidate), "%s/%s", dirs[i], script);
+		if (access(candidate, R_OK) == 0) {
+			char clean[PATH_MAX];
+			const char *found = realpath(candidate, clean) ? clean : candidate;
+			if (strlen(found) >= size) {
+				set_error(err, "plot script path too long: %s", found);
+				return -1;
+			}
+			strcpy(path, found);
+			return 0;
+		}
+		size_t used = strlen(looked);
+		snprintf(looked + used, sizeof(looked) - used, "%s%s", i ? ", " : "", dirs[i]);
+	}
+	set_error(err, "plot script %s not found (set COHMAP_PLOTS_DIR); looked in %s%s", script,
+		  env && *env ? "" : "$COHMAP_PLOTS_DIR (unset), ", looked);
+	return -1;
+}
+
+/* ---- running gnuplot ---- */
+
+int plot_gnuplot_quote(char *out, size_t size, const char *s)
+{
+	size_t j = 0;
+
+	if (strchr(s, '\n'))
+		return -1;
+	if (size < 3)
+		return -1;
+	out[j++] = '\'';
+	for (; *s; s++) {
+		if (j + (*s == '\'' ? 2 : 1) + 2 > size)
+			return -1;
+		if (*s == '\'')
+			out[j++] = '\'';
+		out[j++] = *s;
+	}
+	out[j++] = '\'';
+	out[j] = '\0';
+	return 0;
+}
+
+/* gnuplot reports an error as the offending command, a caret under it, then
+ * `"file" line N: message` (or `line 0: message` for -e). That last line is
+ * the one worth showing; warnings look the same but say so. */
+static void error_line(const char *text, char *line, size_t size)
+{
+	const char *first = NULL, *p = text;
+	size_t first_len = 0;
+
+	while (*p) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *l = p;
+		while (len > 0 && (*l == ' ' || *l == '\t')) {
+			l++;
+			len--;
+		}
+		const char *at = memmem(l, len, "line ", 5);
+		if (at) {
+			const char *d = at + 5;
+			while (d < l + len && *d >= '0' && *d <= '9')
+				d++;
+			if (d > at + 5 && d < l + len && *d == ':' &&
+			    !memmem(l, len, "warning:", 8)) {
+				snprintf(line, size, "%.*s", (int)len, l);
+				return;
+			}
+		}
+		if (!first && len > 0 && *l != '^') {
+			first = l;
+			first_len = len;
+		}
+		p = end ? end + 1 : p + strlen(p);
+	}
+	if (first)
+		snprintf(line, size, "%.*s", (int)first_len, first);
+	else
+		line[0] = '\0';
+}
+
+int plot_run_gnuplot(const char *script, const char *const *assignments, char *err)
+{
+	const char **argv = NULL;
+	char *output = NULL;
+	int pipefd[2] = {-1, -1}, devnull = -1, ret = -1, status;
+	size_t nassign = 0, argc = 0, used = 0;
+	pid_t pid = -1;
+
+	while (assignments && assignments[nassign])
+		nassign++;
+	argv = calloc(2 * nassign + 3, sizeof(*argv));
+	output = malloc(GNUPLOT_STDERR_MAX + 1);
+	if (!argv || !output) {
+		set_error(err, "gnuplot: out of memory");
+		goto out;
+	}
+	argv[argc++] = "gnuplot";
+	for (size_t i = 0; i < nassign; i++) {
+		argv[argc++] = "-e";
+		argv[argc++] = assignments[i];
+	}
+	if (script)
+		argv[argc++] = script;
+	argv[argc] = NULL;
+
+	/* Everything the child needs is opened before fork, so between fork and
+	 * exec it only calls dup2, write and _exit (safe even if the parent has
+	 * threads). */
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		set_error(err, "gnuplot: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		set_error(err, "gnuplot: fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(pipefd[1], 2) < 0)
+			_exit(127);
+		execvp("gnuplot", (char *const *)argv);
+		static const char missing[] =
+			"gnuplot is not on PATH; install it: apt-get install gnuplot-nox\n";
+		static const char failed[] = "cannot execute gnuplot\n";
+		if (errno == ENOENT) {
+			if (write(2, missing, sizeof(missing) - 1) < 0)
+				_exit(127);
+		} else if (write(2, failed, sizeof(failed) - 1) < 0) {
+			_exit(127);
+		}
+		_exit(127);
+	}
+	close(pipefd[1]);
+	pipefd[1] = -1;
+
+	/* Read to the end even past what we keep, so gnuplot never blocks on a
+	 * full pipe. */
+	for (;;) {
+		char sink[1024];
+		char *dst = used < GNUPLOT_STDERR_MAX ? output + used : sink;
+		size_t room = used < GNUPLOT_STDERR_MAX ? GNUPLOT_STDERR_MAX - used : sizeof(sink);
+		ssize_t n = read(pipefd[0], dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (dst != sink)
+			used += (size_t)n;
+	}
+	output[used] = '\0';
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			set_error(err, "gnuplot: waitpid: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		ret = 0;
+		goto out;
+	}
+	char line[ERRLEN];
+	error_line(output, line, sizeof(line));
+	if (line[0])
+		set_error(err, "gnuplot: %s", line);
+	else if (WIFEXITED(status))
+		set_error(err, "gnuplot exited with status %d", WEXITSTATUS(status));
+	else
+		set_error(err, "gnuplot killed by signal %d", WTERMSIG(status));
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (devnull >= 0)
+		close(devnull);
+	free(argv);
+	free(output);
+	return ret;
+}
+
+static bool on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char candidate[PATH_MAX];
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)len,
+			 len ? path : ".", name);
+		if (access(candidate, X_OK) == 0)
+			return true;
+		path += len + (path[len] == ':');
+	}
+	return false;
+}
+
+bool plot_gnuplot_available(char *why, size_t size)
+{
+	static const char *const probe[] = {"set terminal pngcairo", NULL};
+	char err[ERRLEN];
+
+	if (!on_path("gnuplot")) {
+		snprintf(why, size, "gnuplot is not on PATH; install it: apt-get install gnuplot-nox");
+		return false;
+	}
+	if (plot_run_gnuplot(NULL, probe, err) < 0) {
+		snprintf(why, size,
+			 "gnuplot lacks the pngcairo terminal (%s); install it: apt-get install "
+			 "gnuplot-nox", err);
+		return false;
+	}
+	return true;
+}
+
+/* ---- writing files atomically ---- */
+
+/* Opens PATH.tmp; finish_tmp renames it over PATH only when every write
+ * worked, so a reader never sees half a file. */
+static FILE *open_tmp(const char *path, char *tmp, size_t size, char *err)
+{
+	if ((size_t)snprintf(tmp, size, "%s.tmp", path) >= size) {
+		set_error(err, "path too long: %s", path);
+		return NULL;
+	}
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		set_error(err, "%s: %s", tmp, strerror(errno));
+	return f;
+}
+
+static int finish_tmp(FILE *f, const char *tmp, const char *path, char *err)
+{
+	bool failed = ferror(f);
+	if (fclose(f) != 0)
+		failed = true;
+	if (failed) {
+		set_error(err, "writing %s: %s", tmp, strerror(errno ? errno : EIO));
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		set_error(err, "renaming %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* A gnuplot double-quoted string: \ and " escaped, control characters dropped. */
+static void put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20)
+			continue;
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* ---- latency heatmaps ---- */
+
+/* One kernel's matrix, axes in topology order. */
+struct heatmap {
+	const char *kernel;
+	const char *column;   /* median_ns or min_ns */
+	const char *stat;     /* "median", "minimum" */
+	int n;
+	int *cpus;            /* n CPU ids in topology order */
+	double *value;        /* value[initiator * n + responder]; NaN when none */
+};
+
+static int write_dat(const struct heatmap *h, const char *path, char *err)
+{
+	char tmp[PATH_MAX];
+	FILE *f = open_tmp(path, tmp, sizeof(tmp), err);
+	if (!f)
+		return -1;
+	fprintf(f, "# cohmap latency matrix, kernel %s: one-way latency, %s of samples [ns] (%s)\n",
+		h->kernel, h->stat, h->column);
+	fputs("# x = responder index, y = initiator index, in topology order; NaN: no value\n"
+	      "# index:cpu", f);
+	for (int i = 0; i < h->n; i++)
+		fprintf(f, " %d:%d", i, h->cpus[i]);
+	fputc('\n', f);
+	for (int y = 0; y < h->n; y++) {
+		for (int x = 0; x < h->n; x++) {
+			double v = h->value[y * h->n + x];
+			if (isfinite(v))
+				fprintf(f, "%d %d %.6g\n", x, y, v);
+			else
+				fprintf(f, "%d %d NaN\n", x, y);
+		}
+		fputc('\n', f);   /* one scan line per initiator */
+	}
+	return finish_tmp(f, tmp, path, err);
+}
+
+static void put_tics(FILE *f, const char *axis, const int *cpus, int n)
+{
+	/* In chunks, to keep gnuplot's command lines short on big machines. */
+	for (int i = 0; i < n; i += 16) {
+		fprintf(f, "set %s %s(", axis, i ? "add " : "");
+		for (int j = i; j < n && j < i + 16; j++)
+			fprintf(f, "%s\"%d\" %d", j > i ? ", " : "", cpus[j], j);
+		fputs(")\n", f);
+	}
+}
+
+/* Names the blocks between borders along the top axis ("socket 1", "L3 4")
+ * when they are wide enough to hold a name. */
+static void put_blocks(FILE *f, const struct topology *t, const struct heatmap *h,
+		       const int *borders, int nb, bool sockets)
+{
+	int start = 0;
+
+	for (int i = 0; i <= nb; i++) {
+		int end = i < nb ? borders[i] : h->n;
+		if (end - start < 3)
+			return;
+		start = end;
+	}
+	fputs("set x2tics scale 0 (", f);
+	start = 0;
+	for (int i = 0; i <= nb; i++) {
+		int end = i < nb ? borders[i] : h->n;
+		const struct cpu_place *p = topology_find(t, h->cpus[start]);
+		fprintf(f, "%s\"%s %d\" %.1f", i ? ", " : "", sockets ? "socket" : "L3",
+			sockets ? p->socket : p->l3_group, (start + end - 1) / 2.0);
+		start = end;
+	}
+	fputs(")\n", f);
+}
+
+static int write_vars(const struct topology *t, const struct heatmap *h, const char *path,
+		      char *err)
+{
+	char tmp[PATH_MAX], title[256];
+	int *sockets = NULL, *l3 = NULL, ns, nl, ret = -1;
+	double lo = INFINITY, hi = -INFINITY;
+	FILE *f = NULL;
+
+	sockets = malloc(h->n * sizeof(int));
+	l3 = malloc(h->n * sizeof(int));
+	if (!sockets || !l3) {
+		set_error(err, "%s: out of memory", path);
+		goto out;
+	}
+	ns = topology_borders(t, h->cpus, h->n, true, sockets, h->n);
+	nl = topology_borders(t, h->cpus, h->n, false, l3, h->n);
+	for (int i = 0; i < h->n * h->n; i++)
+		if (isfinite(h->value[i])) {
+			lo = fmin(lo, h->value[i]);
+			hi = fmax(hi, h->value[i]);
+		}
+
+	f = open_tmp(path, tmp, sizeof(tmp), err);
+	if (!f)
+		goto out;
+	/* Only safe text goes in here: this file is gnuplot code, and a newline
+	 * in a directory name would start a command. */
+	fprintf(f, "# written by cohmap from latency.csv (%s) for plots/heatmap.gp\n", h->column);
+	fprintf(f, "ncpus = %d\n", h->n);
+	/* The colour range, so the script needs no stats pass (which fails on a
+	 * matrix without any value). It starts at 0 ns: see heatmap.gp. Values
+	 * given with gnuplot -e win. */
+	fprintf(f, "if (!exists(\"cbmin\")) { cbmin = %.6g }\n", lo <= hi && lo < 0 ? lo : 0);
+	fprintf(f, "if (!exists(\"cbmax\")) { cbmax = %.6g }\n", lo <= hi ? hi : 1);
+
+	if (t->cpu_model[0])
+		snprintf(title, sizeof(title), "core-to-core latency (%s) on %s", h->kernel,
+			 t->cpu_model);
+	else
+		snprintf(title, sizeof(title), "core-to-core latency (%s)", h->kernel);
+	fputs("set title ", f);
+	put_string(f, title);
+	fputs("\nset xlabel \"responder CPU (topology order)\"\n"
+	      "set ylabel \"initiator CPU\"\n", f);
+	fprintf(f, "set cblabel \"one-way latency, %s of samples [ns]\"\n", h->stat);
+	put_tics(f, "xtics", h->cpus, h->n);
+	put_tics(f, "ytics", h->cpus, h->n);
+	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
+	if (h->n > 16)
+		fputs("set xtics rotate by 90 right\n", f);
+	if (ns > 0)
+		put_blocks(f, t, h, sockets, ns, true);
+	else if (nl > 0)
+		put_blocks(f, t, h, l3, nl, false);
+
+	/* Borders sit between cells: the cell of index i spans i-0.5 .. i+0.5.
+	 * Arrow style 1 (socket) and 2 (L3 group) are defined by the script. */
+	double lim = h->n - 0.5;
+	for (int k = 0; k < nl + ns; k++) {
+		bool socket = k >= nl;
+		int b = socket ? sockets[k - nl] : l3[k];
+		if (!socket) {
+			bool also_socket = false;
+			for (int s = 0; s < ns; s++)
+				also_socket |= sockets[s] == b;
+			if (also_socket)
+				continue;
+		}
+		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", b - 0.5, b - 0.5, lim,
+			socket ? 1 : 2);
+		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
+			socket ? 1 : 2);
+	}
+	ret = finish_tmp(f, tmp, path, err);
+out:
+	free(sockets);
+	free(l3);
+	return ret;
+}
+
+/* Draws one image through a temporary name with the same extension (the
+ * script picks its terminal from it), so a failed plot leaves no half file. */
+static int render(const char *script, const char *dat, const char *vars, const char *image,
+		  char *err)
+{
+	char tmp[PATH_MAX], a_data[2 * PATH_MAX + 8], a_vars[2 * PATH_MAX + 8],
+		a_out[2 * PATH_MAX + 8], e[ERRLEN];
+	const char *dot = strrchr(image, '.');
+	const char *assign[] = {a_data, a_vars, a_out, NULL};
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s.tmp%s", (int)(dot - image), image, dot) >=
+	    sizeof(tmp)) {
+		set_error(err, "path too long: %s", image);
+		return -1;
+	}
+	strcpy(a_data, "data=");
+	strcpy(a_vars, "vars=");
+	strcpy(a_out, "out=");
+	if (plot_gnuplot_quote(a_data + 5, sizeof(a_data) - 5, dat) < 0 ||
+	    plot_gnuplot_quote(a_vars + 5, sizeof(a_vars) - 5, vars) < 0 ||
+	    plot_gnuplot_quote(a_out + 4, sizeof(a_out) - 4, tmp) < 0) {
+		set_error(err, "%s: gnuplot cannot take this path (newline or too long)", image);
+		return -1;
+	}
+	if (plot_run_gnuplot(script, assign, e) < 0) {
+		unlink(tmp);
+		set_error(err, "drawing %s: %s", image, e);
+		return -1;
+	}
+	if (rename(tmp, image) < 0) {
+		set_error(err, "renaming %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Kernel names become file names: keep them to a safe alphabet. */
+static bool safe_name(const char *s)
+{
+	if (!*s || *s == '.' || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+static bool parse_cpu(const char *s, int *cpu)
+{
+	char *end;
+	if (!s || !(*s >= '0' && *s <= '9'))
+		return false;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*end || errno || v > INT_MAX)
+		return false;
+	*cpu = (int)v;
+	return true;
+}
+
+static int latency_heatmaps(const char *dir, const struct topology *t, const char *stat,
+			    bool draw, char *err)
+{
+	struct csv c = {0};
+	struct heatmap h = {0};
+	char csv_path[PATH_MAX], script[PATH_MAX], dat[PATH_MAX], vars[PATH_MAX],
+		image[PATH_MAX];
+	const char **kernels = NULL;
+	int *kernel_of = NULL, *cpu_a = NULL, *cpu_b = NULL, *pos = NULL;
+	bool *seen = NULL;
+	int nkernels = 0, max_cpu = -1, ret = -1;
+
+	if (strcmp(stat, "median") == 0) {
+		h.column = "median_ns";
+		h.stat = "median";
+	} else if (strcmp(stat, "min") == 0) {
+		h.column = "min_ns";
+		h.stat = "minimum";
+	} else {
+		set_error(err, "unknown statistic '%s' for a heatmap (median or min)", stat);
+		goto out;
+	}
+	/* Room for "/latency-<kernel>.gpvars.tmp" with the longest kernel name
+	 * safe_name allows, so no file name below is ever cut short. */
+	if (strlen(dir) > PATH_MAX - 128) {
+		set_error(err, "path too long: %s", dir);
+		goto out;
+	}
+	snprintf(csv_path, sizeof(csv_path), "%s/latency.csv", dir);
+	if (draw) {
+		if (plot_script_path("heatmap.gp", script, sizeof(script), err) < 0)
+			goto out;
+	}
+	if (csv_read(csv_path, &c, err) < 0)
+		goto out;
+	static const char *const needed[] = {"kernel", "cpu_a", "cpu_b", "status"};
+	for (size_t i = 0; i <= ARRAY_SIZE(needed); i++) {
+		const char *name = i < ARRAY_SIZE(needed) ? needed[i] : h.column;
+		if (csv_column(&c, name) < 0) {
+			set_error(err, "%s: no column %s", csv_path, name);
+			goto out;
+		}
+	}
+
+	for (int i = 0; i < t->ncpus; i++)
+		if (t->cpus[i].cpu > max_cpu)
+			max_cpu = t->cpus[i].cpu;
+	kernels = malloc((c.nrows + 1) * sizeof(*kernels));
+	kernel_of = malloc((c.nrows + 1) * sizeof(int));
+	cpu_a = malloc((c.nrows + 1) * sizeof(int));
+	cpu_b = malloc((c.nrows + 1) * sizeof(int));
+	pos = malloc((max_cpu + 2) * sizeof(int));
+	seen = malloc((max_cpu + 2) * sizeof(bool));
+	h.cpus = malloc((max_cpu + 2) * sizeof(int));
+	if (!kernels || !kernel_of || !cpu_a || !cpu_b || !pos || !seen || !h.cpus) {
+		set_error(err, "%s: out of memory", csv_path);
+		goto out;
+	}
+
+	/* Validate every row before writing anything. */
+	for (int r = 0; r < c.nrows; r++) {
+		const char *k = csv_cell(&c, r, "kernel");
+		int line = r + 2;
+		if (!safe_name(k)) {
+			set_error(err, "%s:%d: kernel name '%.64s' is not usable in a file name",
+				  csv_path, line, k);
+			goto out;
+		}
+		int *cpu[2] = {&cpu_a[r], &cpu_b[r]};
+		for (int s = 0; s < 2; s++) {
+			const char *col = s ? "cpu_b" : "cpu_a";
+			const char *v = csv_cell(&c, r, col);
+			if (!parse_cpu(v, cpu[s])) {
+				set_error(err, "%s:%d: %s '%.32s' is not a CPU id", csv_path, line, col,
+					  v);
+				goto out;
+			}
+			if (!topology_find(t, *cpu[s])) {
+				set_error(err, "%s:%d: CPU %d is not in the topology (%s)", csv_path,
+					  line, *cpu[s], t->source);
+				goto out;
+			}
+		}
+		double v;
+		if (!csv_number(&c, r, h.column, &v)) {
+			set_error(err, "%s:%d: %s '%.32s' is not a number", csv_path, line,
+				  h.column, csv_cell(&c, r, h.column));
+			goto out;
+		}
+		int j = 0;
+		while (j < nkernels && strcmp(kernels[j], k) != 0)
+			j++;
+		if (j == nkernels)
+			kernels[nkernels++] = k;
+		kernel_of[r] = j;
+	}
+
+	for (int k = 0; k < nkernels; k++) {
+		h.kernel = kernels[k];
+		memset(seen, 0, (max_cpu + 1) * sizeof(bool));
+		for (int r = 0; r < c.nrows; r++)
+			if (kernel_of[r] == k)
+				seen[cpu_a[r]] = seen[cpu_b[r]] = true;
+		h.n = 0;
+		for (int cpu = 0; cpu <= max_cpu; cpu++)
+			if (seen[cpu])
+				h.cpus[h.n++] = cpu;
+		topology_sort(t, h.cpus, h.n);
+		for (int i = 0; i < h.n; i++)
+			pos[h.cpus[i]] = i;
+
+		free(h.value);
+		h.value = malloc((size_t)h.n * h.n * sizeof(double));
+		if (!h.value) {
+			set_error(err, "%s: out of memory", csv_path);
+			goto out;
+		}
+		for (int i = 0; i < h.n * h.n; i++)
+			h.value[i] = NAN;
+		/* A failed pair stays NaN whatever its numbers say. When a pair
+		 * appears twice (runs appended to one file), the later row wins. */
+		for (int r = 0; r < c.nrows; r++) {
+			double v;
+			if (kernel_of[r] != k || strcmp(csv_cell(&c, r, "status"), "ok") != 0)
+				continue;
+			csv_number(&c, r, h.column, &v);
+			h.value[pos[cpu_a[r]] * h.n + pos[cpu_b[r]]] = v;
+		}
+
+		snprintf(dat, sizeof(dat), "%s/latency-%s.dat", dir, h.kernel);
+		snprintf(vars, sizeof(vars), "%s/latency-%s.gpvars", dir, h.kernel);
+		if (write_dat(&h, dat, err) < 0 || write_vars(t, &h, vars, err) < 0)
+			goto out;
+		if (!draw)
+			continue;
+		static const char *const formats[] = {"png", "svg"};
+		for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+			snprintf(image, sizeof(image), "%s/latency-%s.%s", dir, h.kernel,
+				 formats[i]);
+			if (render(script, dat, vars, image, err) < 0)
+				goto out;
+		}
+	}
+	ret = nkernels;
+out:
+	csv_free(&c);
+	free(kernels);
+	free(kernel_of);
+	free(cpu_a);
+	free(cpu_b);
+	free(pos);
+	free(seen);
+	free(h.cpus);
+	free(h.value);
+	return ret;
+}
+
+int plot_latency_data(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	return latency_heatmaps(dir, t, stat, false, err);
+}
+
+int plot_latency_heatmaps(const char *dir, const struct topology *t, const char *stat,
+			  char *err)
+{
+	return latency_heatmaps(dir, t, stat, true, err);
+}
