@@ -1,0 +1,133 @@
+/* The latency experiment's options: which kernels, CPUs, home node, and how
+ * precisely to measure. The measuring itself is in harness/latency.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/common.h"
+#include "harness/commands.h"
+#include "harness/experiment.h"
+#include "harness/latency.h"
+#include "kernels/registry.h"
+
+/* -k LIST, or every kernel of the latency family. */
+static int choose_kernels(const char *cmd, const char *list, const struct kernel **chosen, int max)
+{
+	int n = 0;
+	if (list == NULL) {
+		for (int i = 0; i < kernel_count && n < max; i++)
+			if (strcmp(kernel_registry[i]->family, "latency") == 0)
+				chosen[n++] = kernel_registry[i];
+		return n;
+	}
+	char copy[512], *save = NULL;
+	snprintf(copy, sizeof copy, "%s", list);
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		const struct kernel *k = kernel_find(name);
+		if (k == NULL) {
+			fprintf(stderr, "cohmap %s: unknown kernel '%s' (see cohmap list)\n", cmd, name);
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			if (chosen[i] == k) {
+				fprintf(stderr, "cohmap %s: kernel '%s' is named twice\n", cmd, name);
+				return -1;
+			}
+		if (n == max) {
+			fprintf(stderr, "cohmap %s: too many kernels\n", cmd);
+			return -1;
+		}
+		chosen[n++] = k;
+	}
+	if (n == 0) {
+		fprintf(stderr, "cohmap %s: --kernel names no kernel\n", cmd);
+		return -1;
+	}
+	return n;
+}
+
+static void release(void *arg)
+{
+	struct latency_plan *plan = arg;
+	free((void *)plan->cpus);
+	free((void *)plan->kernels);
+	free(plan);
+}
+
+static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
+		   char *skip_reason)
+{
+	(void)skip_reason;
+	char err[ERRLEN];
+	struct latency_plan *plan = calloc(1, sizeof *plan);
+	const struct kernel **kernels = calloc((size_t)kernel_count, sizeof *kernels);
+	int *cpus = calloc((size_t)t->ncpus, sizeof *cpus);
+	if (plan == NULL || kernels == NULL || cpus == NULL) {
+		fprintf(stderr, "cohmap %s: out of memory\n", cmd);
+		goto fail;
+	}
+	plan->kernels = kernels;
+	plan->cpus = cpus;
+	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
+		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, o->stat);
+		goto fail;
+	}
+	plan->stat = o->stat;
+	if ((plan->nkernels = choose_kernels(cmd, o->kernels, kernels, kernel_count)) < 0)
+		goto fail;
+	if ((plan->ncpus = command_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0)
+		goto fail;
+	if (parse_home(o->home, t, &plan->home, &plan->home_node, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		goto fail;
+	}
+	plan->seed = o->seed >= 0 ? (unsigned long)o->seed
+				  : (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
+	plan->measure = (struct measure_options){
+		.agents = AGENTS_THREADS,
+		.pause = o->pause,
+		.fixed_samples = o->samples,
+		.precision = o->precision_pct / 100,
+		.time_limit_s = o->time_limit_s,
+		.sample_target_ns = o->sample_us * 1000,
+		.watchdog_s = o->watchdog_s,
+		.line_size = (size_t)t->line_size,
+	};
+	*out = plan;
+	return EXIT_DONE;
+fail:
+	if (plan)
+		release(plan);
+	else {
+		free(kernels);
+		free(cpus);
+	}
+	return EXIT_USAGE;
+}
+
+static int measure(struct run *r, void *arg, double budget_s)
+{
+	struct latency_plan *plan = arg;
+	if (budget_s > 0 && plan->measure.fixed_samples == 0) {
+		/* Shrink the per-pair limit so the matrix, reference pairs included,
+		 * fits in the budget; never below a few ms, where the stopping
+		 * rule would have no samples to work with. */
+		double pairs = (double)plan->nkernels * plan->ncpus * (plan->ncpus - 1);
+		double share = budget_s * 0.8 / (pairs * 1.1);
+		if (share < plan->measure.time_limit_s)
+			plan->measure.time_limit_s = share < 0.005 ? 0.005 : share;
+	}
+	if (!r->quiet)
+		printf("\nlatency: %d kernels x %d CPUs (%d ordered pairs each)\n", plan->nkernels,
+		       plan->ncpus, plan->ncpus * (plan->ncpus - 1));
+	return latency_experiment(r, plan);
+}
+
+const struct experiment experiment_latency = {
+	.name = "latency",
+	.summary = "core-to-core latency matrix of the handoff kernels",
+	.prepare = prepare,
+	.measure = measure,
+	.release = release,
+};

@@ -1,0 +1,102 @@
+#include "harness/experiment.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness/agents.h"
+#include "harness/commands.h"
+#include "harness/common.h"
+
+#define EXPERIMENT_ENTRY(name) &experiment_##name,
+const struct experiment *const experiment_registry[] = { COHMAP_EXPERIMENTS(EXPERIMENT_ENTRY) };
+#undef EXPERIMENT_ENTRY
+const int experiment_count = ARRAY_SIZE(experiment_registry);
+
+/* Which of two exit codes describes the run better. */
+static int worse(int a, int b)
+{
+	static const int rank[] = { [EXIT_DONE] = 0, [EXIT_SKIPPED] = 1, [EXIT_PARTIAL] = 2,
+				    [EXIT_RUNTIME] = 3, [EXIT_USAGE] = 4 };
+	int ra = a == EXIT_INTERRUPTED ? 5 : a < (int)ARRAY_SIZE(rank) ? rank[a] : 3;
+	int rb = b == EXIT_INTERRUPTED ? 5 : b < (int)ARRAY_SIZE(rank) ? rank[b] : 3;
+	return ra >= rb ? a : b;
+}
+
+int run_experiments(const char *cmd, struct options *o, const struct experiment *const *list,
+		    int n, double budget_s)
+{
+	char err[ERRLEN];
+	struct topology t = { 0 };
+	struct run r = { 0 };
+	void **plans = calloc((size_t)n, sizeof *plans);
+	char (*skipped)[ERRLEN] = calloc((size_t)n, sizeof *skipped);
+	int rc, prepared = 0, measured = 0;
+
+	if (plans == NULL || skipped == NULL) {
+		fprintf(stderr, "cohmap %s: out of memory\n", cmd);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if ((rc = command_topology(cmd, o, &t)) != EXIT_DONE)
+		goto out;
+	for (; prepared < n; prepared++) {
+		int p = list[prepared]->prepare(cmd, o, &t, &plans[prepared], skipped[prepared]);
+		if (p != EXIT_DONE && p != EXIT_SKIPPED) {
+			rc = p;
+			goto out;
+		}
+		if (p == EXIT_DONE)
+			skipped[prepared][0] = '\0';
+		else if (n == 1) { /* the only experiment asked for cannot run here */
+			fprintf(stderr, "cohmap %s: skipped: %s\n", cmd, skipped[prepared]);
+			rc = EXIT_SKIPPED;
+			goto out;
+		}
+	}
+
+	struct clock_info clock;
+	clock_calibrate(&clock);
+	if (run_begin(&r, o->output, &t, &clock, o->command_argc, o->command_argv, o->quiet, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		rc = o->output ? EXIT_USAGE : EXIT_RUNTIME;
+		goto out;
+	}
+	install_interrupt_handlers();
+	if (!o->quiet)
+		printf("cohmap %s: results in %s\n", cmd, r.dir);
+	rc = EXIT_DONE;
+	int runnable = 0;
+	for (int i = 0; i < n; i++)
+		runnable += skipped[i][0] == '\0';
+	for (int i = 0; i < n && !cohmap_interrupted; i++) {
+		json_t *experiments = json_object_get(r.meta, "experiments");
+		if (skipped[i][0]) {
+			json_object_set_new(experiments, list[i]->name,
+					    json_pack("{s:s, s:s}", "status", "skipped", "reason", skipped[i]));
+			if (!o->quiet)
+				printf("\n%s: skipped: %s\n", list[i]->name, skipped[i]);
+			continue;
+		}
+		double share = budget_s > 0 ? budget_s / (runnable - measured) : 0;
+		uint64_t started = monotonic_ns();
+		rc = worse(rc, list[i]->measure(&r, plans[i], share));
+		if (budget_s > 0)
+			budget_s -= (double)(monotonic_ns() - started) / 1e9;
+		measured++;
+		run_save_meta(&r);
+	}
+	if (cohmap_interrupted)
+		rc = EXIT_INTERRUPTED;
+	if (run_end(&r, rc == EXIT_INTERRUPTED ? "interrupted"
+			: rc == EXIT_RUNTIME ? "failed" : "complete") != 0 && rc == EXIT_DONE)
+		rc = EXIT_RUNTIME;
+out:
+	for (int i = 0; i < prepared && plans; i++)
+		if (plans[i])
+			list[i]->release(plans[i]);
+	free(plans);
+	free(skipped);
+	run_free(&r);
+	topology_free(&t);
+	return rc;
+}

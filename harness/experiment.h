@@ -1,0 +1,46 @@
+/* An experiment is what a measuring command runs: it checks its options
+ * against the topology first (so bad input leaves nothing behind), then
+ * measures into a results directory. `cohmap run` runs them all, in one
+ * directory, each in its share of the time budget.
+ *
+ * Adding an experiment: write harness/exp_<name>.c defining `const struct
+ * experiment experiment_<name>` and add X(<name>) to COHMAP_EXPERIMENTS. Its
+ * command (cmd_<name>.c) is a few lines around run_experiments(). */
+#ifndef COHMAP_EXPERIMENT_H
+#define COHMAP_EXPERIMENT_H
+
+#include "harness/options.h"
+#include "harness/results.h"
+
+struct experiment {
+	const char *name;
+	const char *summary;
+	/* Validates o against t and builds *plan. On bad input prints one line
+	 * on stderr ("cohmap CMD: ...") and returns EXIT_USAGE; EXIT_SKIPPED
+	 * with a reason in skip_reason when the machine lacks what it needs. */
+	int (*prepare)(const char *cmd, const struct options *o, const struct topology *t,
+		       void **plan, char *skip_reason);
+	/* Measures into r: its CSV, meta.json's experiments.<name>, its plots.
+	 * budget_s > 0 asks it to fit in that many seconds. Returns an exit code. */
+	int (*measure)(struct run *r, void *plan, double budget_s);
+	void (*release)(void *plan);
+};
+
+#define COHMAP_EXPERIMENTS(X) \
+	X(latency)
+
+#define DECLARE_EXPERIMENT(name) extern const struct experiment experiment_##name;
+COHMAP_EXPERIMENTS(DECLARE_EXPERIMENT)
+#undef DECLARE_EXPERIMENT
+
+extern const struct experiment *const experiment_registry[];
+extern const int experiment_count;
+
+/* The body of every measuring command: topology, prepare all, clock, results
+ * directory, measure each (a skipped one is recorded with its reason), final
+ * status. budget_s > 0 is shared among the experiments. Returns the worst exit
+ * code (interrupted > failure > partial > done; skipped only if all skipped). */
+int run_experiments(const char *cmd, struct options *o, const struct experiment *const *list,
+		    int n, double budget_s);
+
+#endif
