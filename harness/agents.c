@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <numa.h>
 #include <numaif.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -145,19 +146,25 @@ static enum agents_outcome supervise(pthread_t thread, const struct supervision 
 	}
 }
 
-enum agents_outcome agents_run(enum agent_kind kind, const struct agent_spec spec[2],
-			       const struct supervision *sv, int results[2], char *err)
+enum agents_outcome agents_run(enum agent_kind kind, const struct agent_spec *spec, int n,
+			       const struct supervision *sv, int *results, char *err)
 {
 	(void)kind; /* threads are the only kind so far */
-	struct thread_start start[2] = { { .spec = &spec[0], .abort = sv->abort },
-					 { .spec = &spec[1], .abort = sv->abort } };
-	pthread_t thread[2];
+	struct thread_start *start = calloc((size_t)n, sizeof *start);
+	pthread_t *thread = calloc((size_t)n, sizeof *thread);
 	int started = 0;
 	enum agents_outcome outcome = AGENTS_FINISHED;
 
-	for (; started < 2; started++) {
+	if (n < 1 || n > MAX_AGENTS || start == NULL || thread == NULL) {
+		set_error(err, "cannot start %d agents", n);
+		free(start);
+		free(thread);
+		return AGENTS_NOT_STARTED;
+	}
+	for (; started < n; started++) {
 		pthread_attr_t attr;
 		cpu_set_t cpus;
+		start[started] = (struct thread_start){ .spec = &spec[started], .abort = sv->abort };
 		CPU_ZERO(&cpus);
 		CPU_SET(spec[started].cpu, &cpus);
 		pthread_attr_init(&attr);
@@ -173,21 +180,27 @@ enum agents_outcome agents_run(enum agent_kind kind, const struct agent_spec spe
 			break;
 		}
 	}
-	/* The worst outcome of the two wins (the enum is ordered by severity). */
+	/* The worst outcome wins (the enum is ordered by severity). */
+	bool abandoned = false;
 	for (int i = 0; i < started; i++) {
 		enum agents_outcome o = supervise(thread[i], sv);
 		if (o == AGENTS_ABANDONED)
 			set_error(err, "the agent on CPU %d did not stop; abandoned it",
 				  spec[i].cpu);
+		abandoned |= o == AGENTS_ABANDONED;
 		if (o > outcome)
 			outcome = o;
 	}
-	for (int i = 0; i < 2; i++) {
-		results[i] = start[i].result;
+	for (int i = 0; i < n; i++) {
+		results[i] = i < started ? start[i].result : -1;
 		if (outcome != AGENTS_ABANDONED && start[i].pin_error[0]) {
 			set_error(err, "%s", start[i].pin_error);
 			outcome = AGENTS_NOT_STARTED;
 		}
 	}
+	free(thread);
+	/* An abandoned thread still holds its start record. */
+	if (!abandoned)
+		free(start);
 	return outcome;
 }

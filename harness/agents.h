@@ -51,10 +51,13 @@ enum agents_outcome {
 	AGENTS_NOT_STARTED,  /* could not start or pin an agent: see err */
 };
 
-/* Runs both roles at once, each pinned to its CPU from its first instruction.
- * results[i] is role i's return value when the outcome is FINISHED or STALLED. */
-enum agents_outcome agents_run(enum agent_kind kind, const struct agent_spec spec[2],
-			       const struct supervision *sv, int results[2], char *err);
+#define MAX_AGENTS 1024
+
+/* Runs n roles at once (2 for a pair; more for false sharing), each pinned to
+ * its CPU from its first instruction. results[i] is role i's return value when
+ * the outcome is FINISHED or STALLED. */
+enum agents_outcome agents_run(enum agent_kind kind, const struct agent_spec *spec, int n,
+			       const struct supervision *sv, int *results, char *err);
 
 /* Set by the SIGINT/SIGTERM handler; everything that loops polls it. */
 extern volatile sig_atomic_t cohmap_interrupted;

@@ -222,7 +222,7 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 	struct supervision sv = { .heartbeat = &s->heartbeat, .abort = &s->abort,
 				  .stall_limit_s = o->watchdog_s + 0.5 };
 	int results[2];
-	enum agents_outcome outcome = agents_run(o->agents, spec, &sv, results, err);
+	enum agents_outcome outcome = agents_run(o->agents, spec, 2, &sv, results, err);
 
 	out->home_node = region.actual_node;
 	out->round_trips_per_sample = s->batch;
