@@ -21,7 +21,12 @@ struct experiment {
 	int (*prepare)(const char *cmd, const struct options *o, const struct topology *t,
 		       void **plan, char *skip_reason);
 	/* Measures into r: its CSV, meta.json's experiments.<name>, its plots.
-	 * budget_s > 0 asks it to fit in that many seconds. Returns an exit code. */
+	 * budget_s > 0 asks it to fit in that many seconds. Returns an exit code.
+	 * experiments.<name> in meta.json holds at least: "status" (complete,
+	 * interrupted, failed), "csv" (file names), "plots" (file names of the
+	 * PNGs, for the report) and "headline" (one sentence with the key
+	 * numbers, e.g. "median one-way latency 48 ns (same L3) to 130 ns (cross
+	 * socket)"); experiment_describe() sets the last three. */
 	int (*measure)(struct run *r, void *plan, double budget_s);
 	void (*release)(void *plan);
 };
@@ -32,6 +37,10 @@ struct experiment {
 #define DECLARE_EXPERIMENT(name) extern const struct experiment experiment_##name;
 COHMAP_EXPERIMENTS(DECLARE_EXPERIMENT)
 #undef DECLARE_EXPERIMENT
+
+/* Records an experiment's files and headline in meta.json. */
+void experiment_describe(struct run *r, const char *name, const char *const *csv_files,
+			 const char *const *plot_files, const char *headline);
 
 extern const struct experiment *const experiment_registry[];
 extern const int experiment_count;

@@ -9,6 +9,7 @@
 
 #include "harness/common.h"
 #include "harness/csv.h"
+#include "harness/experiment.h"
 #include "harness/progress.h"
 #include "plots/plot.h"
 
@@ -164,6 +165,57 @@ static void measure_reference(struct run *r, const struct latency_plan *p, struc
 	}
 }
 
+/* Median over pairs of the pair medians, for one kernel and class; NAN if none. */
+static double class_median(const struct run *r, const struct kernel *k, int c, const struct job *jobs,
+			   const struct pair_measurement *results, long njobs, double *scratch)
+{
+	long n = 0;
+	for (long j = 0; j < njobs; j++)
+		if (jobs[j].kernel == k && results[j].status == PAIR_OK &&
+		    (int)topology_pair_class(&r->topology, jobs[j].cpu_a, jobs[j].cpu_b) == c)
+			scratch[n++] = results[j].one_way_ns.median;
+	struct summary s;
+	if (n == 0)
+		return NAN;
+	summarize(scratch, n, &s);
+	return s.median;
+}
+
+/* "load_store: median one-way latency 48 ns (l3) to 131 ns (cross-socket)" */
+static void describe(struct run *r, const struct latency_plan *p, const struct job *jobs,
+		     const struct pair_measurement *results, long njobs, bool plotted)
+{
+	char headline[ERRLEN] = "no pair was measured";
+	double *scratch = malloc((size_t)(njobs ? njobs : 1) * sizeof *scratch);
+	int nearest = -1, farthest = -1;
+	double lo = NAN, hi = NAN;
+	for (int c = 0; c < PAIR_CLASS_COUNT && scratch; c++) {
+		double m = class_median(r, p->kernels[0], c, jobs, results, njobs, scratch);
+		if (isnan(m))
+			continue;
+		if (nearest < 0)
+			nearest = c, lo = m;
+		farthest = c, hi = m;
+	}
+	if (nearest >= 0 && nearest == farthest)
+		snprintf(headline, sizeof headline, "%s: median one-way latency %.0f ns (%s pairs)",
+			 p->kernels[0]->name, lo, pair_class_name(nearest));
+	else if (nearest >= 0)
+		snprintf(headline, sizeof headline,
+			 "%s: median one-way latency %.0f ns (%s) to %.0f ns (%s)", p->kernels[0]->name,
+			 lo, pair_class_name(nearest), hi, pair_class_name(farthest));
+	free(scratch);
+
+	char names[64][80];
+	const char *plots[65] = { NULL };
+	for (int k = 0; plotted && k < p->nkernels && k < 64; k++) {
+		snprintf(names[k], sizeof names[k], "latency-%s.png", p->kernels[k]->name);
+		plots[k] = names[k];
+	}
+	const char *csv[] = { "latency.csv", NULL };
+	experiment_describe(r, "latency", csv, plots, headline);
+}
+
 /* Per kernel and pair class: min / median / max of the pair medians. */
 static void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
 			  const struct pair_measurement *results, long njobs)
@@ -212,11 +264,11 @@ static json_t *plan_description(const struct latency_plan *p)
 		json_array_append_new(cpus, json_integer(p->cpus[i]));
 	const char *home = p->home == HOME_FIRST ? "first" : p->home == HOME_SECOND ? "second" : "node";
 	const struct measure_options *m = &p->measure;
-	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:s}",
+	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:s}",
 			 "kernels", kernels, "cpus_topology_order", cpus, "home", home,
 			 "home_node", p->home == HOME_NODE ? p->home_node : -1,
 			 "seed", (json_int_t)p->seed, "agents", agent_kind_name(m->agents),
-			 "csv", "latency.csv", "pause", m->pause,
+			 "pause", m->pause,
 			 "fixed_samples", (json_int_t)m->fixed_samples,
 			 "precision", m->precision, "time_limit_s", m->time_limit_s,
 			 "sample_target_ns", m->sample_target_ns, "watchdog_s", m->watchdog_s,
@@ -306,6 +358,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	exit_code = failed == njobs ? EXIT_RUNTIME : EXIT_DONE;
 
 	char why[ERRLEN];
+	bool plotted = false;
 	if (!plot_gnuplot_available(why, sizeof why)) {
 		run_warn(r, "no heatmap drawn: %s; the CSV is complete, draw it later with: cohmap plot %s",
 			 why, r->dir);
@@ -313,11 +366,12 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	} else if (plot_latency_heatmaps(r->dir, &r->topology, p->stat, err) < 0) {
 		run_warn(r, "no heatmap drawn: %s", err);
 		exit_code = EXIT_PARTIAL;
-	} else if (!r->quiet) {
+	} else if ((plotted = true) && !r->quiet) {
 		for (int k = 0; k < p->nkernels; k++)
 			printf("%s %s/latency-%s.png\n", k == 0 ? "\nheatmaps:" : "         ",
 			       r->dir, p->kernels[k]->name);
 	}
+	describe(r, p, jobs, results, done, plotted);
 out:
 	if (csv.fd >= 0)
 		csv_writer_close(&csv, err);
