@@ -1,5 +1,6 @@
 /* The latency experiment's options: which kernels, CPUs, home node, and how
  * precisely to measure. The measuring itself is in harness/latency.c. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,24 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	}
 	plan->kernels = kernels;
 	plan->cpus = cpus;
+	if (o->resume) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/meta.json", o->resume);
+		json_t *meta = json_load_object(path, err);
+		const char *status = meta ? json_string_value(json_object_get(meta, "status")) : NULL;
+		int rc = meta ? latency_plan_from_meta(meta, t, plan, err) : -1;
+		if (rc == 0 && status && strcmp(status, "complete") == 0) {
+			set_error(err, "%s is complete: nothing to resume", o->resume);
+			rc = -1;
+		}
+		json_decref(meta);
+		if (rc != 0) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+			goto fail;
+		}
+		*out = plan;
+		return EXIT_DONE;
+	}
 	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
 		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, o->stat);
 		goto fail;

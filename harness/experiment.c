@@ -56,6 +56,12 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	/* A resumed run keeps the topology it started with. */
+	char resume_topology[PATH_MAX];
+	if (o->resume) {
+		snprintf(resume_topology, sizeof resume_topology, "%s/topology.txt", o->resume);
+		o->topology = resume_topology;
+	}
 	if ((rc = command_topology(cmd, o, &t)) != EXIT_DONE)
 		goto out;
 	for (; prepared < n; prepared++) {
@@ -75,9 +81,12 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 
 	struct clock_info clock;
 	clock_calibrate(&clock);
-	if (run_begin(&r, o->output, &t, &clock, o->command_argc, o->command_argv, o->quiet, err) != 0) {
+	if (o->resume ? run_reopen(&r, o->resume, &t, &clock, o->command_argc, o->command_argv,
+				   o->quiet, err)
+		      : run_begin(&r, o->output, &t, &clock, o->command_argc, o->command_argv,
+				  o->quiet, err)) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
-		rc = o->output ? EXIT_USAGE : EXIT_RUNTIME;
+		rc = o->output || o->resume ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
 	install_interrupt_handlers();

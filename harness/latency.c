@@ -11,6 +11,7 @@
 #include "harness/csv.h"
 #include "harness/experiment.h"
 #include "harness/progress.h"
+#include "kernels/registry.h"
 #include "plots/plot.h"
 
 /* The reference pair is measured again after this long (or this many pairs),
@@ -236,7 +237,7 @@ static void print_summary(const struct run *r, const struct latency_plan *p, con
 					continue;
 				if (results[j].status == PAIR_OK)
 					values[n++] = results[j].one_way_ns.median;
-				else
+				else if (results[j].status == PAIR_FAILED)
 					failed++;
 			}
 			if (n + failed == 0)
@@ -276,6 +277,144 @@ static json_t *plan_description(const struct latency_plan *p)
 			 "values", "one-way latency = round trip / 2, in ns");
 }
 
+int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct latency_plan *p,
+			   char *err)
+{
+	json_t *e = json_object_get(json_object_get(meta, "experiments"), "latency");
+	json_t *kernels = json_object_get(e, "kernels"), *cpus = json_object_get(e, "cpus_topology_order");
+	const char *home = json_string_value(json_object_get(e, "home"));
+	const char *stat = json_string_value(json_object_get(e, "statistic_plotted"));
+	json_int_t seed = json_integer_value(json_object_get(e, "seed"));
+	if (!json_is_object(e) || !json_is_array(kernels) || !json_is_array(cpus) || !home || !stat ||
+	    !json_is_integer(json_object_get(e, "seed")) || json_array_size(cpus) < 2 ||
+	    json_array_size(kernels) == 0 || json_array_size(cpus) > (size_t)t->ncpus) {
+		set_error(err, "meta.json has no usable record of a latency run");
+		return -1;
+	}
+	const struct kernel **chosen = (const struct kernel **)p->kernels;
+	int *chosen_cpus = (int *)p->cpus;
+	size_t i;
+	json_t *v;
+	json_array_foreach(kernels, i, v) {
+		const struct kernel *k = json_is_string(v) ? kernel_find(json_string_value(v)) : NULL;
+		if (k == NULL || i >= (size_t)kernel_count) {
+			set_error(err, "meta.json names a kernel this cohmap does not have");
+			return -1;
+		}
+		chosen[i] = k;
+	}
+	p->nkernels = (int)json_array_size(kernels);
+	json_array_foreach(cpus, i, v) {
+		const struct cpu_place *place = json_is_integer(v) ? topology_find(t, (int)json_integer_value(v)) : NULL;
+		if (place == NULL || !place->online || !place->allowed) {
+			set_error(err, "meta.json names CPU %lld, which this process cannot use",
+				  json_is_integer(v) ? (long long)json_integer_value(v) : -1LL);
+			return -1;
+		}
+		chosen_cpus[i] = place->cpu;
+	}
+	p->ncpus = (int)json_array_size(cpus);
+	p->home = strcmp(home, "second") == 0 ? HOME_SECOND : strcmp(home, "node") == 0 ? HOME_NODE : HOME_FIRST;
+	p->home_node = (int)json_integer_value(json_object_get(e, "home_node"));
+	p->seed = (unsigned long)seed;
+	p->stat = strcmp(stat, "min") == 0 ? "min" : "median";
+	struct measure_options *m = &p->measure;
+	m->pause = json_is_true(json_object_get(e, "pause"));
+	m->fixed_samples = (long)json_integer_value(json_object_get(e, "fixed_samples"));
+	m->precision = json_number_value(json_object_get(e, "precision"));
+	m->time_limit_s = json_number_value(json_object_get(e, "time_limit_s"));
+	m->sample_target_ns = json_number_value(json_object_get(e, "sample_target_ns"));
+	m->watchdog_s = json_number_value(json_object_get(e, "watchdog_s"));
+	m->line_size = (size_t)t->line_size;
+	m->agents = AGENTS_THREADS;
+	if (m->precision <= 0 || m->time_limit_s <= 0 || m->sample_target_ns <= 0 || m->watchdog_s <= 0 ||
+	    m->fixed_samples < 0) {
+		set_error(err, "meta.json records measurement options out of range");
+		return -1;
+	}
+	p->resume = true;
+	return 0;
+}
+
+static bool same_job(const struct job *j, const char *kernel, int a, int b)
+{
+	return j->cpu_a == a && j->cpu_b == b && strcmp(j->kernel->name, kernel) == 0;
+}
+
+/* For --resume: keeps the ok rows of latency.csv (rewritten atomically without
+ * the failed ones, which are measured again) and marks their jobs done, with
+ * their statistics, so the summary and plots cover the whole matrix. Returns
+ * the number of jobs already done, -1 with a message. */
+static long keep_finished_rows(const char *path, struct job *jobs, struct pair_measurement *results,
+			       long njobs, char *err)
+{
+	struct csv old;
+	if (csv_read(path, &old, err) != 0)
+		return -1;
+	long kept = 0;
+	size_t cap = 4096, len = 0;
+	char *text = malloc(cap);
+	if (old.ncols != LATENCY_COLUMNS) {
+		set_error(err, "%s has other columns than this cohmap writes", path);
+		goto fail;
+	}
+	for (int c = 0; c < old.ncols; c++)
+		if (strcmp(old.header[c], latency_columns[c]) != 0) {
+			set_error(err, "%s has other columns than this cohmap writes", path);
+			goto fail;
+		}
+	for (int row = -1; row < old.nrows && text; row++) {
+		char **cells = row < 0 ? old.header : old.cells[row];
+		if (row >= 0) {
+			const char *status = csv_cell(&old, row, "status");
+			double a, b;
+			if (!status || strcmp(status, "ok") != 0 || !csv_number(&old, row, "cpu_a", &a) ||
+			    !csv_number(&old, row, "cpu_b", &b))
+				continue;
+			long j = 0;
+			while (j < njobs && !same_job(&jobs[j], csv_cell(&old, row, "kernel"), (int)a, (int)b))
+				j++;
+			if (j == njobs || results[j].status == PAIR_OK)
+				continue; /* not in the plan, or a repeat */
+			struct summary *s = &results[j].one_way_ns;
+			double n;
+			csv_number(&old, row, "samples", &n);
+			s->n = (long)n;
+			csv_number(&old, row, "min_ns", &s->min);
+			csv_number(&old, row, "p10_ns", &s->p10);
+			csv_number(&old, row, "median_ns", &s->median);
+			csv_number(&old, row, "p90_ns", &s->p90);
+			csv_number(&old, row, "mean_ns", &s->mean);
+			csv_number(&old, row, "stddev_ns", &s->stddev);
+			results[j].status = PAIR_OK;
+			kept++;
+		}
+		for (int c = 0; c < old.ncols; c++) {
+			size_t need = strlen(cells[c]) + 2;
+			if (len + need + 1 > cap) {
+				char *bigger = realloc(text, cap *= 2);
+				if (bigger == NULL)
+					break;
+				text = bigger;
+			}
+			len += (size_t)sprintf(text + len, "%s%s", cells[c], c + 1 < old.ncols ? "," : "\n");
+		}
+	}
+	if (text == NULL) {
+		set_error(err, "out of memory reading %s", path);
+		goto fail;
+	}
+	if (write_file_atomic(path, text, len, err) != 0)
+		goto fail;
+	free(text);
+	csv_free(&old);
+	return kept;
+fail:
+	free(text);
+	csv_free(&old);
+	return -1;
+}
+
 int latency_experiment(struct run *r, const struct latency_plan *p)
 {
 	char err[ERRLEN], path[PATH_MAX];
@@ -283,12 +422,25 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	struct job *jobs = calloc((size_t)njobs, sizeof *jobs);
 	struct pair_measurement *results = calloc((size_t)njobs, sizeof *results);
 	struct csv_writer csv = { .fd = -1 };
-	struct reference ref = { .log = json_array(), .run_started = monotonic_ns() };
-	json_t *experiment = plan_description(p);
+	struct reference ref = { .run_started = monotonic_ns() };
+	json_t *experiments = json_object_get(r->meta, "experiments");
+	json_t *experiment = p->resume ? json_object_get(experiments, "latency") : NULL;
 	int exit_code = EXIT_RUNTIME;
+	long already = 0;
 
-	json_object_set_new(json_object_get(r->meta, "experiments"), "latency", experiment);
-	json_object_set_new(experiment, "reference_pair", ref.log);
+	/* A resumed run continues the record of the first: same plan, and the
+	 * reference pair's log goes on (drift across the pause shows). */
+	if (experiment == NULL) {
+		experiment = plan_description(p);
+		json_object_set_new(experiments, "latency", experiment);
+	}
+	ref.log = json_object_get(experiment, "reference_pair");
+	if (!json_is_array(ref.log)) {
+		ref.log = json_array();
+		json_object_set_new(experiment, "reference_pair", ref.log);
+	}
+	if (json_array_size(ref.log) > 0)
+		ref.first_ns = json_number_value(json_object_get(json_array_get(ref.log, 0), "median_ns"));
 	json_object_set_new(experiment, "status", json_string("running"));
 	if (jobs == NULL || results == NULL) {
 		fprintf(stderr, "cohmap: out of memory for %ld pairs\n", njobs);
@@ -301,19 +453,29 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 				if (a != b)
 					jobs[n++] = (struct job){ p->kernels[k], p->cpus[a], p->cpus[b] };
 	shuffle_jobs(jobs, njobs, p->seed);
+	for (long j = 0; j < njobs; j++)
+		results[j].status = PAIR_PENDING;
 	if (numa_available() < 0)
 		run_warn(r, "libnuma reports no NUMA support: shared lines are not placed");
-	if (csv_writer_open(&csv, run_path(r, "latency.csv", path, sizeof path), latency_columns,
-			    LATENCY_COLUMNS, false, err) != 0 || run_save_meta(r) != 0) {
+	run_path(r, "latency.csv", path, sizeof path);
+	if (p->resume && (already = keep_finished_rows(path, jobs, results, njobs, err)) < 0) {
 		fprintf(stderr, "cohmap: %s\n", err);
 		goto out;
 	}
+	if (csv_writer_open(&csv, path, latency_columns, LATENCY_COLUMNS, p->resume, err) != 0 ||
+	    run_save_meta(r) != 0) {
+		fprintf(stderr, "cohmap: %s\n", err);
+		goto out;
+	}
+	done = already;
 
 	struct progress bar;
 	progress_start(&bar, r->progress, "latency", njobs);
 	measure_reference(r, p, &ref);
 	for (long j = 0; j < njobs && !cohmap_interrupted; j++) {
 		const struct job *job = &jobs[j];
+		if (results[j].status == PAIR_OK) /* kept from the run being resumed */
+			continue;
 		measure_pair(job->kernel, job->cpu_a, job->cpu_b,
 			     home_of(p, &r->topology, job->cpu_a, job->cpu_b), &p->measure, &r->clock,
 			     &results[j]);
@@ -347,14 +509,14 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	json_object_set_new(experiment, "drift_max", json_real(ref.worst_change));
 	if (cohmap_interrupted) {
 		json_object_set_new(experiment, "status", json_string("interrupted"));
-		fprintf(stderr, "cohmap: interrupted after %ld of %ld pairs; they are in %s\n", done,
-			njobs, r->dir);
+		fprintf(stderr, "cohmap: interrupted after %ld of %ld pairs, kept in %s; finish with: "
+			"cohmap latency --resume %s\n", done, njobs, r->dir, r->dir);
 		exit_code = EXIT_INTERRUPTED;
 		goto out;
 	}
 	json_object_set_new(experiment, "status", json_string("complete"));
 	if (!r->quiet)
-		print_summary(r, p, jobs, results, done);
+		print_summary(r, p, jobs, results, njobs);
 	exit_code = failed == njobs ? EXIT_RUNTIME : EXIT_DONE;
 
 	char why[ERRLEN];
@@ -371,7 +533,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 			printf("%s %s/latency-%s.png\n", k == 0 ? "\nheatmaps:" : "         ",
 			       r->dir, p->kernels[k]->name);
 	}
-	describe(r, p, jobs, results, done, plotted);
+	describe(r, p, jobs, results, njobs, plotted);
 out:
 	if (csv.fd >= 0)
 		csv_writer_close(&csv, err);

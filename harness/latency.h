@@ -19,11 +19,17 @@ struct latency_plan {
 	struct measure_options measure;
 	unsigned long seed;
 	const char *stat;         /* what the heatmap shows */
+	bool resume;              /* keep the ok rows of an existing latency.csv */
 };
 
 /* Parses --home: "first", "second" or a node number the topology knows. */
 int parse_home(const char *text, const struct topology *t, enum home_policy *policy,
 	       int *node, char *err);
+
+/* Rebuilds the plan of an earlier run from its meta.json (for --resume).
+ * Returns 0, or -1 with a message. */
+int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct latency_plan *p,
+			   char *err);
 
 /* Runs the experiment into r's directory. Returns an exit code. */
 int latency_experiment(struct run *r, const struct latency_plan *plan);

@@ -26,6 +26,7 @@ enum pair_status {
 	PAIR_OK,
 	PAIR_FAILED,
 	PAIR_INTERRUPTED,
+	PAIR_PENDING,      /* not measured (yet) */
 };
 
 struct pair_measurement {

@@ -35,6 +35,8 @@ static const struct option_def option_table[] = {
 	{ "topology", 't', OPT_STRING, "FILE", NULL, 0, 0,
 	  "use this topology file instead of asking likwid", AT(topology) },
 	{ "save", 0, OPT_STRING, "FILE", NULL, 0, 0, "write the topology to FILE", AT(save) },
+	{ "resume", 0, OPT_STRING, "DIR", NULL, 0, 0,
+	  "finish an interrupted run in DIR: measure only the missing pairs, with its original options", AT(resume) },
 	{ "budget", 0, OPT_DOUBLE, "S", "120", 1, 86400, "time budget of the whole suite in seconds", AT(budget_s) },
 	{ "quiet", 'q', OPT_FLAG, NULL, NULL, 0, 0, "no progress bar and no summary table", AT(quiet) },
 	{ "help", 'h', OPT_FLAG, NULL, NULL, 0, 0, "show this help", AT(help) },

@@ -23,6 +23,7 @@ struct options {
 	const char *output;
 	const char *topology;
 	const char *save;
+	const char *resume;
 	double budget_s;
 	bool quiet;
 	bool help;

@@ -260,6 +260,39 @@ int run_begin(struct run *r, const char *requested_dir, struct topology *topolog
 	return 0;
 }
 
+int run_reopen(struct run *r, const char *dir, struct topology *topology,
+	       const struct clock_info *clock, int argc, char **argv, bool quiet, char *err)
+{
+	*r = (struct run){ .topology = *topology, .clock = *clock, .quiet = quiet,
+			   .progress = !quiet && isatty(STDERR_FILENO) };
+	*topology = (struct topology){ 0 };
+	char path[PATH_MAX], now[32];
+	if (snprintf(r->dir, sizeof r->dir, "%s", dir) >= (int)sizeof r->dir) {
+		set_error(err, "results directory name too long");
+		return -1;
+	}
+	if ((r->meta = json_load_object(run_path(r, "meta.json", path, sizeof path), err)) == NULL)
+		return -1;
+	if (!json_is_object(json_object_get(r->meta, "experiments")) ||
+	    !json_is_array(json_object_get(r->meta, "warnings"))) {
+		set_error(err, "%s: not a cohmap meta.json (no experiments or warnings)", path);
+		return -1;
+	}
+	utc_now(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ");
+	json_t *command = json_array();
+	for (int i = 0; i < argc; i++)
+		json_array_append_new(command, json_string(argv[i]));
+	json_t *resumed = json_object_get(r->meta, "resumed");
+	if (!json_is_array(resumed)) {
+		resumed = json_array();
+		json_object_set_new(r->meta, "resumed", resumed);
+	}
+	json_array_append_new(resumed, json_pack("{s:s, s:o, s:o}", "utc", now, "command", command,
+						 "clock", clock_description(clock)));
+	json_object_set_new(r->meta, "status", json_string("running"));
+	return json_save_atomic(path, r->meta, err);
+}
+
 void run_warn(struct run *r, const char *fmt, ...)
 {
 	char line[ERRLEN];

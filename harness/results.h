@@ -33,6 +33,11 @@ struct run {
  * Takes ownership of *topology. */
 int run_begin(struct run *r, const char *requested_dir, struct topology *topology,
 	      const struct clock_info *clock, int argc, char **argv, bool quiet, char *err);
+/* Reopens the results directory of an interrupted run (for --resume): its
+ * meta.json (status back to "running", the resumption recorded) and
+ * topology.txt, which the caller loaded into *topology. */
+int run_reopen(struct run *r, const char *dir, struct topology *topology,
+	       const struct clock_info *clock, int argc, char **argv, bool quiet, char *err);
 /* A warning goes to stderr (one line) and into meta.json's warnings. */
 void run_warn(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Rewrites meta.json; on failure prints the reason and returns -1. */

@@ -71,6 +71,20 @@ check "every kept row is whole" \
 	awk -F, 'NR > 1 && NF != 18 {bad=1} END {exit bad}' "$tmp/cut/latency.csv"
 check "no temporary files left" test -z "$(find "$tmp/cut" -name '*.tmp')"
 
+echo "== --resume measures only what is missing"
+before=$(awk -F, 'NR > 1 && $7 == "ok" {print $1, $3, $4, $12}' "$tmp/cut/latency.csv" | sort)
+"$cohmap" latency --resume "$tmp/cut" -q
+check "resume exits 0" test $? = 0
+check "meta.json says complete" grep -q '"status": "complete"' "$tmp/cut/meta.json"
+check "all 8 pairs present, each once" test "$(awk -F, 'NR > 1 && $7 == "ok" {print $1, $3, $4}' "$tmp/cut/latency.csv" | sort -u | wc -l)" = 8
+check "no duplicate rows" test "$(($(wc -l <"$tmp/cut/latency.csv") - 1))" = 8
+after=$(awk -F, 'NR > 1 && $7 == "ok" {print $1, $3, $4, $12}' "$tmp/cut/latency.csv" | sort)
+check "pairs measured before the interrupt kept as they were" \
+	test -z "$(comm -23 <(printf '%s\n' "$before") <(printf '%s\n' "$after"))"
+check "heatmaps drawn after resume" is_png "$tmp/cut/latency-xchg_bounce.png"
+"$cohmap" latency --resume "$tmp/cut" -q 2>/dev/null
+check "resuming a complete run is refused" test $? = 2
+
 echo "== null kernel: the harness alone"
 "$cohmap" latency -c 0,1 -k null -q -o "$tmp/null" -n 20
 check "null kernel runs" grep -q '^null,thread,0,1,.*,ok,20,' "$tmp/null/latency.csv"
