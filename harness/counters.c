@@ -229,36 +229,41 @@ static bool auto_row_matches(const struct auto_events *row, const struct topolog
 #endif
 }
 
+static int add_auto_events(struct event_request *req, const struct topology *t, char *err)
+{
+	const struct auto_events *row = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(auto_table) && !row; i++)
+		if (auto_row_matches(&auto_table[i], t))
+			row = &auto_table[i];
+	snprintf(req->auto_label, sizeof req->auto_label, "%s",
+		 row ? row->label : "no row for this CPU: PAPI coherence presets only");
+	for (int e = 0; row && e < 4 && row->events[e]; e++)
+		if (add_event(req, row->events[e], row->meaning[e], true, err) != 0)
+			return -1;
+	for (size_t p = 0; p < ARRAY_SIZE(coherence_presets); p++) {
+		int code;
+		if (!*papi_status() && PAPI_event_name_to_code(coherence_presets[p], &code) == PAPI_OK &&
+		    PAPI_query_event(code) == PAPI_OK &&
+		    add_event(req, coherence_presets[p], MEANS_OTHER, true, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int events_parse(const char *list, const struct topology *t, struct event_request *req, char *err)
 {
 	*req = (struct event_request){ .migrations = -1, .context_switches = -1 };
-	if (list && strcmp(list, "auto") == 0) {
-		const struct auto_events *row = NULL;
-		for (size_t i = 0; i < ARRAY_SIZE(auto_table) && !row; i++)
-			if (auto_row_matches(&auto_table[i], t))
-				row = &auto_table[i];
-		snprintf(req->auto_label, sizeof req->auto_label, "%s",
-			 row ? row->label : "no row for this CPU: PAPI coherence presets only");
-		for (int e = 0; row && e < 4 && row->events[e]; e++)
-			if (add_event(req, row->events[e], row->meaning[e], true, err) != 0)
-				return -1;
-		for (size_t p = 0; p < ARRAY_SIZE(coherence_presets); p++) {
-			int code;
-			if (!*papi_status() && PAPI_event_name_to_code(coherence_presets[p], &code) == PAPI_OK &&
-			    PAPI_query_event(code) == PAPI_OK &&
-			    add_event(req, coherence_presets[p], MEANS_OTHER, true, err) != 0)
-				return -1;
-		}
-	} else if (list) {
+	if (list) {
 		char copy[1024], *save = NULL;
 		if (snprintf(copy, sizeof copy, "%s", list) >= (int)sizeof copy) {
 			set_error(err, "--events list too long");
 			return -1;
 		}
 		for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save))
-			if (add_event(req, name, MEANS_OTHER, false, err) != 0)
+			if ((strcmp(name, "auto") == 0 ? add_auto_events(req, t, err)
+						       : add_event(req, name, MEANS_OTHER, false, err)) != 0)
 				return -1;
-		if (req->n == 0) {
+		if (req->n == 0 && !req->auto_label[0]) {
 			set_error(err, "--events names no event");
 			return -1;
 		}

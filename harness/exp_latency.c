@@ -51,6 +51,8 @@ static int choose_kernels(const char *cmd, const char *list, const struct kernel
 static void release(void *arg)
 {
 	struct latency_plan *plan = arg;
+	if (plan->owns_events_option)
+		free((void *)plan->events_option);
 	free((void *)plan->cpus);
 	free((void *)plan->kernels);
 	free(plan);
@@ -80,11 +82,22 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 			set_error(err, "%s is complete: nothing to resume", o->resume);
 			rc = -1;
 		}
-		json_decref(meta);
 		if (rc != 0) {
+			json_decref(meta);
 			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 			goto fail;
 		}
+		/* The options string lives as long as the plan, not the JSON. */
+		const char *events = json_string_value(json_object_get(json_object_get(
+			json_object_get(meta, "experiments"), "latency"), "events_option"));
+		plan->events_option = events ? strdup(events) : NULL;
+		plan->owns_events_option = true;
+		json_decref(meta);
+		if (events_parse(plan->events_option, t, &plan->events, err) != 0) {
+			fprintf(stderr, "cohmap %s: %s: %s\n", cmd, path, err);
+			goto fail;
+		}
+		plan->measure.events = &plan->events;
 		*out = plan;
 		return EXIT_DONE;
 	}
@@ -103,7 +116,13 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	}
 	plan->seed = o->seed >= 0 ? (unsigned long)o->seed
 				  : (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
+	if (events_parse(o->events, t, &plan->events, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		goto fail;
+	}
+	plan->events_option = o->events;
 	plan->measure = (struct measure_options){
+		.events = &plan->events,
 		.agents = AGENTS_THREADS,
 		.pause = o->pause,
 		.fixed_samples = o->samples,

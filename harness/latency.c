@@ -21,12 +21,30 @@
 #define REFERENCE_INTERVAL_PAIRS 32
 #define DRIFT_LIMIT 0.10
 
-static const char *const latency_columns[] = {
+/* latency.csv: these, then one column per counted event (counts per handoff),
+ * then disturbed_samples and reason. */
+static const char *const base_columns[] = {
 	"kernel", "agents", "cpu_a", "cpu_b", "pair_class", "home_node", "status", "samples",
 	"round_trips_per_sample", "min_ns", "p10_ns", "median_ns", "p90_ns", "mean_ns",
-	"stddev_ns", "ci95_low_ns", "ci95_high_ns", "reason",
+	"stddev_ns", "ci95_low_ns", "ci95_high_ns",
 };
-enum { LATENCY_COLUMNS = ARRAY_SIZE(latency_columns) };
+enum { BASE_COLUMNS = ARRAY_SIZE(base_columns), MAX_COLUMNS = BASE_COLUMNS + MAX_EVENTS + 2 };
+
+struct columns {
+	int n;
+	const char *names[MAX_COLUMNS];
+};
+
+static void latency_columns(const struct latency_plan *p, struct columns *c)
+{
+	c->n = 0;
+	for (int i = 0; i < BASE_COLUMNS; i++)
+		c->names[c->n++] = base_columns[i];
+	for (int e = 0; e < p->events.n; e++)
+		c->names[c->n++] = p->events.columns[e];
+	c->names[c->n++] = "disturbed_samples";
+	c->names[c->n++] = "reason";
+}
 
 struct job {
 	const struct kernel *kernel;
@@ -100,10 +118,11 @@ static void format_number(char *buf, size_t size, double value)
 		snprintf(buf, size, "%.2f", value);
 }
 
-static int write_row(struct csv_writer *w, const struct run *r, const struct job *job,
-		     const struct measure_options *mo, const struct pair_measurement *m, char *err)
+static int write_row(struct csv_writer *w, const struct run *r, const struct latency_plan *p,
+		     const struct job *job, const struct pair_measurement *m, char *err)
 {
-	char cells[LATENCY_COLUMNS][ERRLEN];
+	const struct measure_options *mo = &p->measure;
+	char cells[MAX_COLUMNS][ERRLEN];
 	const struct summary *s = &m->one_way_ns;
 	bool ok = m->status == PAIR_OK;
 	double values[] = { s->min, s->p10, s->median, s->p90, s->mean, s->stddev,
@@ -120,12 +139,20 @@ static int write_row(struct csv_writer *w, const struct run *r, const struct job
 	snprintf(cells[8], ERRLEN, "%lu", m->round_trips_per_sample);
 	for (size_t i = 0; i < ARRAY_SIZE(values); i++)
 		format_number(cells[9 + i], ERRLEN, ok ? values[i] : NAN);
-	snprintf(cells[17], ERRLEN, "%s", ok ? "" : m->reason);
-	for (char *c = cells[17]; *c; c++) /* a reason is prose; keep it one cell */
-		if (*c == ',' || *c == '"' || *c == '\n')
-			*c = ';';
-	const char *row[LATENCY_COLUMNS];
-	for (int i = 0; i < LATENCY_COLUMNS; i++)
+	int c = BASE_COLUMNS;
+	for (int e = 0; e < p->events.n; e++, c++) {
+		if (ok && !isnan(m->per_handoff[e]))
+			snprintf(cells[c], ERRLEN, "%.4g", m->per_handoff[e]);
+		else
+			snprintf(cells[c], ERRLEN, "NA");
+	}
+	snprintf(cells[c++], ERRLEN, "%ld", ok ? m->disturbed_samples : 0);
+	snprintf(cells[c], ERRLEN, "%s", ok ? "" : m->reason);
+	for (char *ch = cells[c]; *ch; ch++) /* a reason is prose; keep it one cell */
+		if (*ch == ',' || *ch == '"' || *ch == '\n')
+			*ch = ';';
+	const char *row[MAX_COLUMNS];
+	for (int i = 0; i <= c; i++)
 		row[i] = cells[i];
 	return csv_writer_row(w, row, err);
 }
@@ -142,7 +169,8 @@ static void measure_reference(struct run *r, const struct latency_plan *p, struc
 {
 	struct pair_measurement m;
 	int a = p->cpus[0], b = p->cpus[1];
-	measure_pair(p->kernels[0], a, b, home_of(p, &r->topology, a, b), &p->measure, &r->clock, &m);
+	measure_pair(p->kernels[0], a, b, home_of(p, &r->topology, a, b), &p->measure, &r->clock, &m,
+		     NULL);
 	uint64_t now = monotonic_ns();
 	ref->last_ns = now;
 	ref->pairs_since = 0;
@@ -215,6 +243,95 @@ static void describe(struct run *r, const struct latency_plan *p, const struct j
 	}
 	const char *csv[] = { "latency.csv", NULL };
 	experiment_describe(r, "latency", csv, plots, headline);
+}
+
+/* Each event that cannot be counted is said once, on stderr and in meta.json:
+ * its column stays NA. */
+static void report_unavailable_events(struct run *r, const struct latency_plan *p,
+				      char reasons[MAX_EVENTS][160], bool warned[MAX_EVENTS])
+{
+	json_t *counters = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
+							   "latency"), "counters");
+	char names[ERRLEN] = "";
+	const char *first = NULL;
+	int n = 0;
+	for (int e = 0; e < p->events.n; e++) {
+		if (warned[e] || !reasons[e][0])
+			continue;
+		warned[e] = true;
+		json_object_set_new(json_object_get(counters, "unavailable"), p->events.names[e],
+				    json_string(reasons[e]));
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof names - used, "%s%s", n++ ? ", " : "", p->events.names[e]);
+		if (!first)
+			first = reasons[e];
+	}
+	/* One line however many events: the reason is usually the same. */
+	if (n == 1)
+		run_warn(r, "counter NA: %s", first);
+	else if (n > 1)
+		run_warn(r, "%d counters NA (%s); the first says: %s (all reasons in meta.json)", n,
+			 names, first);
+}
+
+static json_t *counters_description(const struct event_request *req)
+{
+	json_t *events = json_array(), *columns = json_object();
+	for (int e = 0; e < req->n; e++) {
+		static const char *const backend[] = { "none", "PAPI", "perf_event_open" };
+		json_array_append_new(events, json_pack("{s:s, s:s, s:s}", "event", req->names[e],
+			"column", req->columns[e], "counted_by", backend[req->backend[e]]));
+		json_object_set_new(columns, req->columns[e], json_string(req->names[e]));
+	}
+	return json_pack("{s:o, s:s, s:{}, s:s}", "events", events, "auto_table_row", req->auto_label,
+			 "unavailable", "normalised",
+			 "counts of both agents over the sampled batches / (samples x round trips x handoffs)");
+}
+
+/* What the kernel's protocol model predicts against what the counters say:
+ * the sum of the events that count fills from another core, per handoff,
+ * averaged over the pairs. */
+static void print_expected_vs_measured(const struct latency_plan *p, const struct job *jobs,
+				       const struct pair_measurement *results, long njobs,
+				       char reasons[MAX_EVENTS][160])
+{
+	int fills[MAX_EVENTS], nfills = 0;
+	for (int e = 0; e < p->events.n; e++)
+		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE)
+			fills[nfills++] = e;
+	if (nfills == 0)
+		return;
+	printf("\nprotocol model against counters (%s): line fills from another core per handoff\n",
+	       p->events.auto_label[0] ? p->events.auto_label : "events given");
+	printf("%-12s %9s %9s  %s\n", "kernel", "expected", "measured", "model");
+	for (int k = 0; k < p->nkernels; k++) {
+		double sum = 0;
+		long n = 0;
+		bool na = false;
+		for (long j = 0; j < njobs; j++) {
+			if (jobs[j].kernel != p->kernels[k] || results[j].status != PAIR_OK)
+				continue;
+			double pair = 0;
+			for (int f = 0; f < nfills; f++) {
+				na |= isnan(results[j].per_handoff[fills[f]]);
+				pair += results[j].per_handoff[fills[f]];
+			}
+			sum += pair;
+			n++;
+		}
+		char measured[32];
+		if (na || n == 0)
+			snprintf(measured, sizeof measured, "NA");
+		else
+			snprintf(measured, sizeof measured, "%.2f", sum / (double)n);
+		printf("%-12s %9.2f %9s  %s\n", p->kernels[k]->name, p->kernels[k]->cost.fills_per_handoff,
+		       measured, p->kernels[k]->cost.model);
+	}
+	for (int f = 0; f < nfills; f++)
+		if (reasons[fills[f]][0]) {
+			printf("NA: %s\n", reasons[fills[f]]);
+			break;
+		}
 }
 
 /* Per kernel and pair class: min / median / max of the pair medians. */
@@ -345,8 +462,8 @@ static bool same_job(const struct job *j, const char *kernel, int a, int b)
  * the failed ones, which are measured again) and marks their jobs done, with
  * their statistics, so the summary and plots cover the whole matrix. Returns
  * the number of jobs already done, -1 with a message. */
-static long keep_finished_rows(const char *path, struct job *jobs, struct pair_measurement *results,
-			       long njobs, char *err)
+static long keep_finished_rows(const char *path, const struct columns *columns, struct job *jobs,
+			       struct pair_measurement *results, long njobs, char *err)
 {
 	struct csv old;
 	if (csv_read(path, &old, err) != 0)
@@ -354,12 +471,12 @@ static long keep_finished_rows(const char *path, struct job *jobs, struct pair_m
 	long kept = 0;
 	size_t cap = 4096, len = 0;
 	char *text = malloc(cap);
-	if (old.ncols != LATENCY_COLUMNS) {
+	if (old.ncols != columns->n) {
 		set_error(err, "%s has other columns than this cohmap writes", path);
 		goto fail;
 	}
 	for (int c = 0; c < old.ncols; c++)
-		if (strcmp(old.header[c], latency_columns[c]) != 0) {
+		if (strcmp(old.header[c], columns->names[c]) != 0) {
 			set_error(err, "%s has other columns than this cohmap writes", path);
 			goto fail;
 		}
@@ -386,6 +503,8 @@ static long keep_finished_rows(const char *path, struct job *jobs, struct pair_m
 			csv_number(&old, row, "p90_ns", &s->p90);
 			csv_number(&old, row, "mean_ns", &s->mean);
 			csv_number(&old, row, "stddev_ns", &s->stddev);
+			for (int c = BASE_COLUMNS; c < old.ncols - 2; c++)
+				csv_number(&old, row, old.header[c], &results[j].per_handoff[c - BASE_COLUMNS]);
 			results[j].status = PAIR_OK;
 			kept++;
 		}
@@ -433,7 +552,14 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	if (experiment == NULL) {
 		experiment = plan_description(p);
 		json_object_set_new(experiments, "latency", experiment);
+		json_object_set_new(experiment, "counters", counters_description(&p->events));
+		json_object_set_new(experiment, "events_option",
+				    p->events_option ? json_string(p->events_option) : json_null());
 	}
+	char event_reasons[MAX_EVENTS][160] = { { 0 } };
+	bool warned[MAX_EVENTS] = { false };
+	for (int e = 0; e < p->events.n; e++)
+		snprintf(event_reasons[e], 160, "%s", p->events.reason[e]);
 	ref.log = json_object_get(experiment, "reference_pair");
 	if (!json_is_array(ref.log)) {
 		ref.log = json_array();
@@ -458,11 +584,13 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	if (numa_available() < 0)
 		run_warn(r, "libnuma reports no NUMA support: shared lines are not placed");
 	run_path(r, "latency.csv", path, sizeof path);
-	if (p->resume && (already = keep_finished_rows(path, jobs, results, njobs, err)) < 0) {
+	struct columns columns;
+	latency_columns(p, &columns);
+	if (p->resume && (already = keep_finished_rows(path, &columns, jobs, results, njobs, err)) < 0) {
 		fprintf(stderr, "cohmap: %s\n", err);
 		goto out;
 	}
-	if (csv_writer_open(&csv, path, latency_columns, LATENCY_COLUMNS, p->resume, err) != 0 ||
+	if (csv_writer_open(&csv, path, columns.names, columns.n, p->resume, err) != 0 ||
 	    run_save_meta(r) != 0) {
 		fprintf(stderr, "cohmap: %s\n", err);
 		goto out;
@@ -478,7 +606,8 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 			continue;
 		measure_pair(job->kernel, job->cpu_a, job->cpu_b,
 			     home_of(p, &r->topology, job->cpu_a, job->cpu_b), &p->measure, &r->clock,
-			     &results[j]);
+			     &results[j], event_reasons);
+		report_unavailable_events(r, p, event_reasons, warned);
 		if (results[j].status == PAIR_INTERRUPTED)
 			break;
 		if (results[j].status == PAIR_FAILED) {
@@ -486,7 +615,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 			run_warn(r, "%s %d->%d failed: %s", job->kernel->name, job->cpu_a, job->cpu_b,
 				 results[j].reason);
 		}
-		if (write_row(&csv, r, job, &p->measure, &results[j], err) != 0) {
+		if (write_row(&csv, r, p, job, &results[j], err) != 0) {
 			fprintf(stderr, "cohmap: %s\n", err);
 			goto out;
 		}
@@ -515,8 +644,10 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 		goto out;
 	}
 	json_object_set_new(experiment, "status", json_string("complete"));
-	if (!r->quiet)
+	if (!r->quiet) {
 		print_summary(r, p, jobs, results, njobs);
+		print_expected_vs_measured(p, jobs, results, njobs, event_reasons);
+	}
 	exit_code = failed == njobs ? EXIT_RUNTIME : EXIT_DONE;
 
 	char why[ERRLEN];

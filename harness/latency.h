@@ -20,6 +20,9 @@ struct latency_plan {
 	unsigned long seed;
 	const char *stat;         /* what the heatmap shows */
 	bool resume;              /* keep the ok rows of an existing latency.csv */
+	const char *events_option;  /* --events as given (NULL: only disturbance events) */
+	bool owns_events_option;    /* copied from a resumed run's meta.json */
+	struct event_request events;
 };
 
 /* Parses --home: "first", "second" or a node number the topology knows. */

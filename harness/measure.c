@@ -21,6 +21,19 @@
 struct control {
 	_Atomic uint64_t command_seq;
 	uint64_t batch;
+	long sample;        /* index of the sample this batch is, -1 for warm-up */
+};
+
+/* Samples whose agents were disturbed are dropped from the statistics only
+ * when at least this many undisturbed ones remain. */
+#define MIN_UNDISTURBED 5
+
+/* One agent's counts over the sampled batches, and which events failed. */
+struct agent_counts {
+	long long total[MAX_EVENTS];
+	bool failed[MAX_EVENTS];
+	char reason[MAX_EVENTS][160];
+	unsigned char *disturbed;   /* per sample */
 };
 
 struct session {
@@ -35,6 +48,7 @@ struct session {
 	/* results, written by agent A */
 	double *samples;
 	double *scratch;    /* for the stopping rule's sort */
+	struct agent_counts counts[2]; /* A, B */
 	long nsamples;
 	unsigned long batch;
 	int failure;        /* kernel_status of the agent that failed first */
@@ -66,42 +80,100 @@ static void record_failure(struct session *s, int status, const char *agent)
 	atomic_store(&s->abort, 1);
 }
 
+/* Counting brackets exactly one batch; reads happen outside the timed
+ * window, so they cost the sample's wall time, not its measured time. */
+struct batch_counting {
+	struct counter_set set;
+	bool on;
+	long long before[MAX_EVENTS];
+};
+
+static void counting_start(struct session *s, struct batch_counting *c, struct agent_counts *counts)
+{
+	c->on = s->options->events != NULL;
+	if (c->on)
+		counter_set_open(&c->set, s->options->events, counts->failed, counts->reason);
+}
+
+static void counting_before(struct batch_counting *c, long sample)
+{
+	if (c->on && sample >= 0)
+		counter_set_read(&c->set, c->before);
+}
+
+static void counting_after(struct session *s, struct batch_counting *c, struct agent_counts *counts,
+			   long sample)
+{
+	if (!c->on || sample < 0)
+		return;
+	long long after[MAX_EVENTS];
+	counter_set_read(&c->set, after);
+	const struct event_request *req = s->options->events;
+	bool disturbed = false;
+	for (int e = 0; e < req->n; e++) {
+		long long delta = after[e] - c->before[e];
+		counts->total[e] += delta;
+		if ((e == req->migrations || e == req->context_switches) && !counts->failed[e] && delta > 0)
+			disturbed = true;
+	}
+	counts->disturbed[sample] = disturbed;
+}
+
+static void counting_end(struct batch_counting *c)
+{
+	if (c->on)
+		counter_set_close(&c->set);
+}
+
 /* Agent B: answers batches until told to finish. */
 static int responder_role(void *arg)
 {
 	struct session *s = arg;
 	struct kernel_ctx ctx = agent_ctx(s);
+	struct batch_counting counting;
 	uint64_t seen = 0;
+	int rc = KERNEL_OK;
+	counting_start(s, &counting, &s->counts[1]);
 	for (;;) {
 		arm_watchdog(s, &ctx);
-		if (wait_until_equal(&ctx, &s->control->command_seq, seen + 1))
-			return KERNEL_TIMEOUT;
+		if (wait_until_equal(&ctx, &s->control->command_seq, seen + 1)) {
+			rc = KERNEL_TIMEOUT;
+			break;
+		}
 		seen++;
 		uint64_t batch = s->control->batch;
+		long sample = s->control->sample;
 		if (batch == 0)
-			return KERNEL_OK;
+			break;
+		counting_before(&counting, sample);
 		atomic_store_explicit(s->ack_seq, seen, memory_order_release);
 		arm_watchdog(s, &ctx);
-		int rc = s->kernel->responder(&ctx, batch);
+		rc = s->kernel->responder(&ctx, batch);
+		counting_after(s, &counting, &s->counts[1], sample);
 		if (rc != KERNEL_OK) {
 			record_failure(s, rc, "B");
-			return rc;
+			break;
 		}
 	}
+	counting_end(&counting);
+	return rc;
 }
 
 /* One timed batch, as agent A; returns ns per round trip or a negative status. */
-static int timed_batch(struct session *s, struct kernel_ctx *ctx, uint64_t seq,
-		       unsigned long batch, double *ns_per_round_trip)
+static int timed_batch(struct session *s, struct kernel_ctx *ctx, struct batch_counting *counting,
+		       uint64_t seq, unsigned long batch, long sample, double *ns_per_round_trip)
 {
 	s->control->batch = batch;
+	s->control->sample = sample;
 	atomic_store_explicit(&s->control->command_seq, seq, memory_order_release);
 	arm_watchdog(s, ctx);
 	if (wait_until_equal(ctx, s->ack_seq, seq))
 		return KERNEL_TIMEOUT;
+	counting_before(counting, sample);
 	uint64_t t0 = clock_ticks(s->clock);
 	int rc = s->kernel->initiator(ctx, batch);
 	uint64_t t1 = clock_ticks(s->clock);
+	counting_after(s, counting, &s->counts[0], sample);
 	atomic_fetch_add(&s->heartbeat, 1);
 	if (rc != KERNEL_OK)
 		return rc;
@@ -134,9 +206,11 @@ static int initiator_role(void *arg)
 {
 	struct session *s = arg;
 	struct kernel_ctx ctx = agent_ctx(s);
+	struct batch_counting counting;
 	uint64_t seq = 0;
 	double ns, target = s->options->sample_target_ns;
 	int rc;
+	counting_start(s, &counting, &s->counts[0]);
 
 	/* Grow the batch until one lasts the target time: long enough that the
 	 * clock's cost and resolution vanish, short enough that an interruption
@@ -144,7 +218,7 @@ static int initiator_role(void *arg)
 	 * are also the warm-up. */
 	unsigned long batch = 1;
 	for (;;) {
-		if ((rc = timed_batch(s, &ctx, ++seq, batch, &ns)) != KERNEL_OK)
+		if ((rc = timed_batch(s, &ctx, &counting, ++seq, batch, -1, &ns)) != KERNEL_OK)
 			goto finish;
 		if (ns * (double)batch >= target || batch >= MAX_BATCH)
 			break;
@@ -152,16 +226,17 @@ static int initiator_role(void *arg)
 	}
 	s->batch = batch;
 	for (int i = 0; i < WARMUP_SAMPLES; i++)
-		if ((rc = timed_batch(s, &ctx, ++seq, batch, &ns)) != KERNEL_OK)
+		if ((rc = timed_batch(s, &ctx, &counting, ++seq, batch, -1, &ns)) != KERNEL_OK)
 			goto finish;
 
 	uint64_t started = monotonic_ns();
 	while (!enough_samples(s, s->scratch, started) && !atomic_load(&s->abort)) {
-		if ((rc = timed_batch(s, &ctx, ++seq, batch, &ns)) != KERNEL_OK)
+		if ((rc = timed_batch(s, &ctx, &counting, ++seq, batch, s->nsamples, &ns)) != KERNEL_OK)
 			goto finish;
 		s->samples[s->nsamples++] = ns / 2; /* one way */
 	}
 finish:
+	counting_end(&counting);
 	if (rc != KERNEL_OK) {
 		record_failure(s, rc, "A");
 		return rc;
@@ -184,16 +259,50 @@ static void describe_failure(const struct session *s, int cpu_a, int cpu_b, char
 			 other, self, s->options->watchdog_s);
 }
 
+/* Drops disturbed samples (when enough remain), summarises, and turns the
+ * agents' counts into counts per handoff. */
+static void conclude(const struct session *s, struct pair_measurement *out,
+		     char event_reasons[MAX_EVENTS][160])
+{
+	long kept = 0;
+	for (long i = 0; i < s->nsamples; i++)
+		if (!s->counts[0].disturbed[i] && !s->counts[1].disturbed[i])
+			s->scratch[kept++] = s->samples[i];
+	out->disturbed_samples = s->nsamples - kept;
+	out->disturbed_kept = kept < MIN_UNDISTURBED && out->disturbed_samples > 0;
+	if (out->disturbed_kept)
+		summarize(s->samples, s->nsamples, &out->one_way_ns);
+	else
+		summarize(s->scratch, kept, &out->one_way_ns);
+
+	const struct event_request *req = s->options->events;
+	int handoffs = s->kernel->cost.handoffs > 0 ? s->kernel->cost.handoffs : 1;
+	double per = (double)s->nsamples * (double)s->batch * handoffs;
+	for (int e = 0; e < MAX_EVENTS; e++) {
+		out->per_handoff[e] = NAN;
+		if (!req || e >= req->n)
+			continue;
+		for (int agent = 0; agent < 2; agent++)
+			if (s->counts[agent].failed[e] && event_reasons && !event_reasons[e][0])
+				snprintf(event_reasons[e], 160, "%s", s->counts[agent].reason[e]);
+		if (!s->counts[0].failed[e] && !s->counts[1].failed[e])
+			out->per_handoff[e] = (double)(s->counts[0].total[e] + s->counts[1].total[e]) / per;
+	}
+}
+
 void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		  const struct measure_options *o, const struct clock_info *clock,
-		  struct pair_measurement *out)
+		  struct pair_measurement *out, char event_reasons[MAX_EVENTS][160])
 {
 	*out = (struct pair_measurement){ .status = PAIR_FAILED, .home_node = -1 };
+	for (int e = 0; e < MAX_EVENTS; e++)
+		out->per_handoff[e] = NAN;
 	size_t stride = 2 * o->line_size;
 	size_t kernel_bytes = (size_t)k->shared_lines * stride;
 	long capacity = o->fixed_samples > 0 ? o->fixed_samples : MAX_SAMPLES;
 	size_t session_bytes = (sizeof(struct session) + stride - 1) / stride * stride;
-	size_t size = kernel_bytes + 2 * stride + session_bytes + 2 * (size_t)capacity * sizeof(double);
+	size_t size = kernel_bytes + 2 * stride + session_bytes + 2 * (size_t)capacity * sizeof(double) +
+		      2 * (size_t)capacity;
 	struct shared_region region;
 	char err[ERRLEN];
 
@@ -215,6 +324,8 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		.samples = (double *)(base + kernel_bytes + 2 * stride + session_bytes),
 	};
 	s->scratch = s->samples + capacity;
+	s->counts[0].disturbed = (unsigned char *)(s->scratch + capacity);
+	s->counts[1].disturbed = s->counts[0].disturbed + capacity;
 	struct agent_spec spec[2] = {
 		{ .cpu = cpu_a, .role = initiator_role, .arg = s },
 		{ .cpu = cpu_b, .role = responder_role, .arg = s },
@@ -249,7 +360,7 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 			snprintf(out->reason, sizeof out->reason, "no samples were taken");
 			break;
 		}
-		summarize(s->samples, s->nsamples, &out->one_way_ns);
+		conclude(s, out, event_reasons);
 		out->status = PAIR_OK;
 		break;
 	}

@@ -7,6 +7,7 @@
 
 #include "harness/agents.h"
 #include "harness/common.h"
+#include "harness/counters.h"
 #include "harness/stats.h"
 #include "harness/timing.h"
 #include "kernels/kernel.h"
@@ -20,6 +21,7 @@ struct measure_options {
 	double sample_target_ns; /* batch size is grown until a sample lasts this long */
 	double watchdog_s;       /* an agent silent this long fails the pair */
 	size_t line_size;        /* from the topology */
+	const struct event_request *events; /* counted by each agent; NULL: none */
 };
 
 enum pair_status {
@@ -35,11 +37,17 @@ struct pair_measurement {
 	struct summary one_way_ns;   /* one-way latency: round trip / 2 */
 	unsigned long round_trips_per_sample;
 	int home_node;               /* where the shared lines really are, -1 unknown */
+	/* Samples during which an agent migrated or was switched out: left out
+	 * of the statistics when enough others remain (see measure.c). */
+	long disturbed_samples;
+	bool disturbed_kept;         /* too few undisturbed samples: all were used */
+	double per_handoff[MAX_EVENTS]; /* both agents' counts per handoff; NAN: NA */
 };
 
-/* home_node: NUMA node for the shared lines, -1 for no placement. */
+/* home_node: NUMA node for the shared lines, -1 for no placement.
+ * event_reasons (may be NULL): why an event is NA, filled where still empty. */
 void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		  const struct measure_options *o, const struct clock_info *clock,
-		  struct pair_measurement *out);
+		  struct pair_measurement *out, char event_reasons[MAX_EVENTS][160]);
 
 #endif

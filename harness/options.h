@@ -24,7 +24,16 @@ struct options {
 	const char *topology;
 	const char *save;
 	const char *resume;
+	const char *events;
 	double budget_s;
+	/* falseshare */
+	long threads;
+	const char *fs_kinds;
+	const char *distances;
+	const char *placements;
+	const char *pairs;
+	long rounds;
+	double run_ms;
 	bool quiet;
 	bool help;
 	/* the whole command line, for meta.json */

@@ -326,6 +326,7 @@ struct heatmap {
 	const char *kernel;
 	const char *column;   /* median_ns or min_ns */
 	const char *stat;     /* "median", "minimum" */
+	const char *event;    /* NULL for latency; else the counter column shown */
 	int n;
 	int *cpus;            /* n CPU ids in topology order */
 	double *value;        /* value[initiator * n + responder]; NaN when none */
@@ -337,8 +338,12 @@ static int write_dat(const struct heatmap *h, const char *path, char *err)
 	FILE *f = open_tmp(path, tmp, sizeof(tmp), err);
 	if (!f)
 		return -1;
-	fprintf(f, "# cohmap latency matrix, kernel %s: one-way latency, %s of samples [ns] (%s)\n",
-		h->kernel, h->stat, h->column);
+	if (h->event)
+		fprintf(f, "# cohmap counter matrix, kernel %s: %s (count per handoff)\n", h->kernel,
+			h->event);
+	else
+		fprintf(f, "# cohmap latency matrix, kernel %s: one-way latency, %s of samples [ns] (%s)\n",
+			h->kernel, h->stat, h->column);
 	fputs("# x = responder index, y = initiator index, in topology order; NaN: no value\n"
 	      "# index:cpu", f);
 	for (int i = 0; i < h->n; i++)
@@ -428,16 +433,22 @@ static int write_vars(const struct topology *t, const struct heatmap *h, const c
 	fprintf(f, "if (!exists(\"cbmin\")) { cbmin = %.6g }\n", lo <= hi && lo < 0 ? lo : 0);
 	fprintf(f, "if (!exists(\"cbmax\")) { cbmax = %.6g }\n", lo <= hi ? hi : 1);
 
+	const char *what = h->event ? h->event : "core-to-core latency";
 	if (t->cpu_model[0])
-		snprintf(title, sizeof(title), "core-to-core latency (%s) on %s", h->kernel,
-			 t->cpu_model);
+		snprintf(title, sizeof(title), "%s (%s) on %s", what, h->kernel, t->cpu_model);
 	else
-		snprintf(title, sizeof(title), "core-to-core latency (%s)", h->kernel);
+		snprintf(title, sizeof(title), "%s (%s)", what, h->kernel);
 	fputs("set title ", f);
 	put_string(f, title);
 	fputs("\nset xlabel \"responder CPU (topology order)\"\n"
 	      "set ylabel \"initiator CPU\"\n", f);
-	fprintf(f, "set cblabel \"one-way latency, %s of samples [ns]\"\n", h->stat);
+	if (h->event) {
+		fputs("set cblabel ", f);
+		put_string(f, h->event);
+		fputs(" # counts per handoff, both agents, undisturbed samples\n", f);
+	} else {
+		fprintf(f, "set cblabel \"one-way latency, %s of samples [ns]\"\n", h->stat);
+	}
 	put_tics(f, "xtics", h->cpus, h->n);
 	put_tics(f, "ytics", h->cpus, h->n);
 	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
@@ -652,30 +663,51 @@ static int latency_heatmaps(const char *dir, const struct topology *t, const cha
 			set_error(err, "%s: out of memory", csv_path);
 			goto out;
 		}
-		for (int i = 0; i < h.n * h.n; i++)
-			h.value[i] = NAN;
-		/* A failed pair stays NaN whatever its numbers say. When a pair
-		 * appears twice (runs appended to one file), the later row wins. */
-		for (int r = 0; r < c.nrows; r++) {
-			double v;
-			if (kernel_of[r] != k || strcmp(csv_cell(&c, r, "status"), "ok") != 0)
+		/* The latency heatmap, then one per counter column that has a
+		 * value for this kernel (issue: counters next to latency). */
+		for (int col = -1; col < c.ncols; col++) {
+			const char *name = col < 0 ? h.column : c.header[col];
+			size_t len = strlen(name);
+			if (col >= 0 && (len < 12 || strcmp(name + len - 12, "_per_handoff") != 0))
 				continue;
-			csv_number(&c, r, h.column, &v);
-			h.value[pos[cpu_a[r]] * h.n + pos[cpu_b[r]]] = v;
-		}
-
-		snprintf(dat, sizeof(dat), "%s/latency-%s.dat", dir, h.kernel);
-		snprintf(vars, sizeof(vars), "%s/latency-%s.gpvars", dir, h.kernel);
-		if (write_dat(&h, dat, err) < 0 || write_vars(t, &h, vars, err) < 0)
-			goto out;
-		if (!draw)
-			continue;
-		static const char *const formats[] = {"png", "svg"};
-		for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
-			snprintf(image, sizeof(image), "%s/latency-%s.%s", dir, h.kernel,
-				 formats[i]);
-			if (render(script, dat, vars, image, err) < 0)
+			/* Migrations and context switches are always counted, to flag
+			 * disturbed samples; they are not what a reader asked to see. */
+			if (col >= 0 && (strcmp(name, "perf_CPU_MIGRATIONS_per_handoff") == 0 ||
+					 strcmp(name, "perf_CONTEXT_SWITCHES_per_handoff") == 0))
+				continue;
+			h.event = col < 0 ? NULL : name;
+			bool any = false;
+			for (int i = 0; i < h.n * h.n; i++)
+				h.value[i] = NAN;
+			/* A failed pair stays NaN whatever its numbers say. When a pair
+			 * appears twice (runs appended to one file), the later row wins. */
+			for (int r = 0; r < c.nrows; r++) {
+				double v;
+				if (kernel_of[r] != k || strcmp(csv_cell(&c, r, "status"), "ok") != 0 ||
+				    !csv_number(&c, r, name, &v))
+					continue;
+				h.value[pos[cpu_a[r]] * h.n + pos[cpu_b[r]]] = v;
+				any |= !isnan(v);
+			}
+			if (col >= 0 && !any)
+				continue;
+			char stem[PATH_MAX];
+			if (col < 0)
+				snprintf(stem, sizeof(stem), "%s/latency-%s", dir, h.kernel);
+			else
+				snprintf(stem, sizeof(stem), "%s/latency-%s-%s", dir, h.kernel, name);
+			snprintf(dat, sizeof(dat), "%s.dat", stem);
+			snprintf(vars, sizeof(vars), "%s.gpvars", stem);
+			if (write_dat(&h, dat, err) < 0 || write_vars(t, &h, vars, err) < 0)
 				goto out;
+			if (!draw)
+				continue;
+			static const char *const formats[] = {"png", "svg"};
+			for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+				snprintf(image, sizeof(image), "%s.%s", stem, formats[i]);
+				if (render(script, dat, vars, image, err) < 0)
+					goto out;
+			}
 		}
 	}
 	ret = nkernels;

@@ -23,7 +23,7 @@ code=$?
 check "latency exits 0" test "$code" = 0
 csv=$tmp/run/latency.csv
 check "latency.csv written" test -s "$csv"
-check "header has units in the names" grep -q '^kernel,agents,cpu_a,cpu_b,pair_class,home_node,status,samples,round_trips_per_sample,min_ns,p10_ns,median_ns,p90_ns,mean_ns,stddev_ns,ci95_low_ns,ci95_high_ns,reason$' "$csv"
+check "header has units in the names" grep -q '^kernel,agents,cpu_a,cpu_b,pair_class,home_node,status,samples,round_trips_per_sample,min_ns,p10_ns,median_ns,p90_ns,mean_ns,stddev_ns,ci95_low_ns,ci95_high_ns,perf_CPU_MIGRATIONS_per_handoff,perf_CONTEXT_SWITCHES_per_handoff,disturbed_samples,reason$' "$csv"
 for kernel in $("$cohmap" list | awk '$2 == "latency" {print $1}'); do
 	for pair in "0 1" "1 0"; do
 		set -- $pair
@@ -68,7 +68,7 @@ check "meta.json says interrupted" grep -q '"status": "interrupted"' "$tmp/cut/m
 rows=$(($(wc -l <"$tmp/cut/latency.csv") - 1))
 check "some pairs finished before the interrupt ($rows rows)" test "$rows" -ge 1
 check "every kept row is whole" \
-	awk -F, 'NR > 1 && NF != 18 {bad=1} END {exit bad}' "$tmp/cut/latency.csv"
+	awk -F, 'NR == 1 {n = NF} NR > 1 && NF != n {bad=1} END {exit bad}' "$tmp/cut/latency.csv"
 check "no temporary files left" test -z "$(find "$tmp/cut" -name '*.tmp')"
 
 echo "== --resume measures only what is missing"
@@ -84,6 +84,18 @@ check "pairs measured before the interrupt kept as they were" \
 check "heatmaps drawn after resume" is_png "$tmp/cut/latency-xchg_bounce.png"
 "$cohmap" latency --resume "$tmp/cut" -q 2>/dev/null
 check "resuming a complete run is refused" test $? = 2
+
+echo "== counters: software events count, unavailable ones are NA with a reason"
+"$cohmap" latency -c 0,1 -k load_store -q -o "$tmp/events" -n 20 --events perf::PAGE-FAULTS,PAPI_TOT_CYC 2>"$tmp/events.err"
+check "a run with counters exits 0" test $? = 0
+col() { awk -F, -v name="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == name) c = i} NR > 1 {print $c}' "$tmp/events/latency.csv"; }
+check "page faults per handoff is a number" bash -c "[[ \$(echo '$(col perf_PAGE_FAULTS_per_handoff | head -1)') =~ ^[0-9.e+-]+$ ]]"
+# Without a core PMU the kernel registers no "cpu" (Intel/AMD) or armv8 event source.
+if ! ls /sys/bus/event_source/devices/ | grep -qE '^(cpu|cpu_core|armv8.*)$'; then
+	check "PAPI_TOT_CYC is NA without hardware counters" test "$(col PAPI_TOT_CYC_per_handoff | sort -u)" = NA
+	check "stderr says why in one line" test "$(grep -c 'PAPI_TOT_CYC' "$tmp/events.err")" = 1
+	check "meta.json records why" grep -q '"PAPI_TOT_CYC": "PAPI_TOT_CYC' "$tmp/events/meta.json"
+fi
 
 echo "== null kernel: the harness alone"
 "$cohmap" latency -c 0,1 -k null -q -o "$tmp/null" -n 20

@@ -115,7 +115,7 @@ static void every_latency_kernel_measures_a_pair(void **state)
 	struct measure_options o = options(30);
 	for (int i = 0; i < kernel_count; i++) {
 		struct pair_measurement m;
-		measure_pair(kernel_registry[i], cpu_a, cpu_b, -1, &o, &clock_, &m);
+		measure_pair(kernel_registry[i], cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
 		assert_int_equal(m.status, PAIR_OK);
 		assert_int_equal(m.one_way_ns.n, 30);
 		assert_true(m.round_trips_per_sample >= 1);
@@ -147,13 +147,13 @@ static void a_silent_agent_fails_the_pair_with_a_reason(void **state)
 	silent.responder = silent_responder;
 	struct measure_options o = options(10);
 	struct pair_measurement m;
-	measure_pair(&silent, cpu_a, cpu_b, -1, &o, &clock_, &m);
+	measure_pair(&silent, cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
 	assert_int_equal(m.status, PAIR_FAILED);
 	assert_non_null(strstr(m.reason, "watchdog"));
 
 	struct kernel lying = kernel_load_store;
 	lying.initiator = lying_initiator;
-	measure_pair(&lying, cpu_a, cpu_b, -1, &o, &clock_, &m);
+	measure_pair(&lying, cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
 	assert_int_equal(m.status, PAIR_FAILED);
 	assert_non_null(strstr(m.reason, "wrong data"));
 }
@@ -163,7 +163,7 @@ static void an_unusable_cpu_fails_the_pair(void **state)
 	(void)state;
 	struct measure_options o = options(10);
 	struct pair_measurement m;
-	measure_pair(&kernel_load_store, cpu_a, CPU_SETSIZE - 1, -1, &o, &clock_, &m);
+	measure_pair(&kernel_load_store, cpu_a, CPU_SETSIZE - 1, -1, &o, &clock_, &m, NULL);
 	assert_int_equal(m.status, PAIR_FAILED);
 	assert_non_null(strstr(m.reason, "CPU"));
 }
