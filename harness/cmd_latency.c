@@ -17,7 +17,7 @@ static int measure_latency(const struct command *cmd, struct options *o, int arg
 
 static const char *const latency_options[] = {
 	"cpus", "kernel", "home", "pause", "samples", "precision", "time-limit", "sample-us",
-	"watchdog", "stat", "seed", "events", "output", "topology", "resume", "quiet", "help", NULL,
+	"watchdog", "stat", "seed", "events", "agents", "output", "topology", "resume", "quiet", "help", NULL,
 };
 
 const struct command command_latency = {
@@ -28,6 +28,7 @@ const struct command command_latency = {
 		    "  cohmap latency -c 0,1 -k load_store -n 200 --seed 7\n"
 		    "  cohmap latency -c S0:0-7 --home second --stat min\n"
 		    "  cohmap latency -c 0,1 --events auto      # coherence counters against the model\n"
+		    "  cohmap latency -c 0,1 --agents sysv      # agents as processes sharing SysV shm\n"
 		    "  cohmap latency -c N:0-15 --precision 1 --time-limit 0.5 -o results/quiet-box\n"
 		    "  cohmap latency --resume results/quiet-box   # after Ctrl-C: measure what is missing\n",
 	.run = measure_latency,

@@ -121,9 +121,15 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		goto fail;
 	}
 	plan->events_option = o->events;
+	int agents = agent_kind_from_name(o->agents);
+	if (agents < 0) {
+		fprintf(stderr, "cohmap %s: --agents must be thread, fork-shared, sysv, posix or memfd (got '%s')\n",
+			cmd, o->agents);
+		goto fail;
+	}
 	plan->measure = (struct measure_options){
 		.events = &plan->events,
-		.agents = AGENTS_THREADS,
+		.agents = (enum agent_kind)agents,
 		.pause = o->pause,
 		.fixed_samples = o->samples,
 		.precision = o->precision_pct / 100,

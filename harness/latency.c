@@ -443,7 +443,9 @@ int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct 
 	m->sample_target_ns = json_number_value(json_object_get(e, "sample_target_ns"));
 	m->watchdog_s = json_number_value(json_object_get(e, "watchdog_s"));
 	m->line_size = (size_t)t->line_size;
-	m->agents = AGENTS_THREADS;
+	const char *agents = json_string_value(json_object_get(e, "agents"));
+	m->agents = agents && agent_kind_from_name(agents) >= 0 ? (enum agent_kind)agent_kind_from_name(agents)
+								 : AGENTS_THREADS;
 	if (m->precision <= 0 || m->time_limit_s <= 0 || m->sample_target_ns <= 0 || m->watchdog_s <= 0 ||
 	    m->fixed_samples < 0) {
 		set_error(err, "meta.json records measurement options out of range");

@@ -306,7 +306,7 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 	struct shared_region region;
 	char err[ERRLEN];
 
-	if (shared_region_create(&region, size, home_node, err) != 0) {
+	if (shared_region_create_for(&region, size, home_node, o->agents, err) != 0) {
 		snprintf(out->reason, sizeof out->reason, "%s", err);
 		return;
 	}
@@ -331,11 +331,13 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		{ .cpu = cpu_b, .role = responder_role, .arg = s },
 	};
 	struct supervision sv = { .heartbeat = &s->heartbeat, .abort = &s->abort,
-				  .stall_limit_s = o->watchdog_s + 0.5 };
+				  .stall_limit_s = o->watchdog_s + 0.5, .region = &region };
 	int results[2];
 	enum agents_outcome outcome = agents_run(o->agents, spec, 2, &sv, results, err);
 
 	out->home_node = region.actual_node;
+	out->same_page = region.same_page;
+	snprintf(out->pagemap_note, sizeof out->pagemap_note, "%s", region.pagemap_note);
 	out->round_trips_per_sample = s->batch;
 	switch (outcome) {
 	case AGENTS_ABANDONED:

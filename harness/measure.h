@@ -42,6 +42,8 @@ struct pair_measurement {
 	long disturbed_samples;
 	bool disturbed_kept;         /* too few undisturbed samples: all were used */
 	double per_handoff[MAX_EVENTS]; /* both agents' counts per handoff; NAN: NA */
+	int same_page;               /* process agents: see struct shared_region */
+	char pagemap_note[128];
 };
 
 /* home_node: NUMA node for the shared lines, -1 for no placement.

@@ -25,6 +25,7 @@ struct options {
 	const char *save;
 	const char *resume;
 	const char *events;
+	const char *agents;
 	double budget_s;
 	/* falseshare */
 	long threads;
@@ -34,6 +35,15 @@ struct options {
 	const char *pairs;
 	long rounds;
 	double run_ms;
+	/* channels, attach */
+	const char *sizes;
+	const char *channels;
+	const char *mappings;
+	const char *variants;
+	/* states */
+	bool all_pairs;
+	const char *invalidate;
+	long lines;
 	bool quiet;
 	bool help;
 	/* the whole command line, for meta.json */
