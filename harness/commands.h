@@ -9,6 +9,7 @@
 #define COHMAP_COMMANDS(X) \
 	X(run)             \
 	X(latency)         \
+	X(ipc)             \
 	X(topo)            \
 	X(plot)            \
 	X(list)

@@ -121,7 +121,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		goto fail;
 	}
 	plan->events_option = o->events;
-	int agents = agent_kind_from_name(o->agents);
+	int agents = o->agents ? agent_kind_from_name(o->agents) : AGENTS_THREADS;
 	if (agents < 0) {
 		fprintf(stderr, "cohmap %s: --agents must be thread, fork-shared, sysv, posix or memfd (got '%s')\n",
 			cmd, o->agents);

@@ -32,7 +32,8 @@ struct experiment {
 };
 
 #define COHMAP_EXPERIMENTS(X) \
-	X(latency)
+	X(latency) \
+	X(ipc)
 
 #define DECLARE_EXPERIMENT(name) extern const struct experiment experiment_##name;
 COHMAP_EXPERIMENTS(DECLARE_EXPERIMENT)

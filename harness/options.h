@@ -44,6 +44,11 @@ struct options {
 	bool all_pairs;
 	const char *invalidate;
 	long lines;
+	/* fork */
+	const char *max_size;
+	long repeat;
+	long processes;
+	const char *segment;
 	bool quiet;
 	bool help;
 	/* the whole command line, for meta.json */

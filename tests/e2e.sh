@@ -97,6 +97,29 @@ if ! ls /sys/bus/event_source/devices/ | grep -qE '^(cpu|cpu_core|armv8.*)$'; th
 	check "meta.json records why" grep -q '"PAPI_TOT_CYC": "PAPI_TOT_CYC' "$tmp/events/meta.json"
 fi
 
+echo "== threads against processes"
+shm_before=$(ipcs -m | grep -c '^0x' || true)
+"$cohmap" ipc -c 0,1 --rounds 2 -n 10 -q -o "$tmp/ipc"
+check "ipc exits 0" test $? = 0
+for kind in thread fork-shared sysv posix memfd; do
+	check "ipc.csv has 2 ok rounds for $kind" test "$(awk -F, -v k="$kind" '$2 == k && $8 == "ok"' "$tmp/ipc/ipc.csv" | wc -l)" = 2
+done
+if [[ $(id -u) == 0 ]]; then
+	check "as root, every process kind maps the same physical page" \
+		test "$(awk -F, 'NR > 1 && $2 != "thread" {print $14}' "$tmp/ipc/ipc.csv" | sort -u)" = yes
+fi
+check "ipc-summary.csv has one row per kind" test "$(($(wc -l <"$tmp/ipc/ipc-summary.csv") - 1))" = 5
+check "ipc chart drawn" is_png "$tmp/ipc/ipc.png"
+"$cohmap" latency -c 0,1 -k load_store --agents memfd --time-limit 2 --precision 0.01 -q -o "$tmp/killed" &
+pid=$!
+sleep 1
+kill -KILL $pid
+wait $pid 2>/dev/null
+sleep 0.3
+check "SIGKILL of the parent leaves no agent process" test -z "$(pgrep -f "$tmp/killed" || true)"
+check "no SysV segment left" test "$(ipcs -m | grep -c '^0x' || true)" = "$shm_before"
+check "no POSIX shm name left" test -z "$(ls /dev/shm | grep cohmap || true)"
+
 echo "== null kernel: the harness alone"
 "$cohmap" latency -c 0,1 -k null -q -o "$tmp/null" -n 20
 check "null kernel runs" grep -q '^null,thread,0,1,.*,ok,20,' "$tmp/null/latency.csv"

@@ -126,6 +126,25 @@ static void every_latency_kernel_measures_a_pair(void **state)
 	}
 }
 
+static void every_agent_kind_measures_a_pair(void **state)
+{
+	(void)state;
+	struct measure_options o = options(20);
+	for (int kind = 0; kind < AGENT_KIND_COUNT; kind++) {
+		struct pair_measurement m;
+		o.agents = (enum agent_kind)kind;
+		measure_pair(&kernel_load_store, cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
+		assert_int_equal(m.status, PAIR_OK);
+		assert_int_equal(m.one_way_ns.n, 20);
+		/* a kind that maps different pages would be measuring nothing */
+		assert_int_not_equal(m.same_page, 0);
+		assert_non_null(m.pagemap_note);
+	}
+	assert_int_equal(agent_kind_from_name("sysv"), AGENTS_SYSV);
+	assert_string_equal(agent_kind_name(AGENTS_FORK_SHARED), "fork-shared");
+	assert_int_equal(agent_kind_from_name("shared"), -1);
+}
+
 static int silent_responder(struct kernel_ctx *ctx, uint64_t n)
 {
 	(void)ctx;
@@ -151,6 +170,14 @@ static void a_silent_agent_fails_the_pair_with_a_reason(void **state)
 	assert_int_equal(m.status, PAIR_FAILED);
 	assert_non_null(strstr(m.reason, "watchdog"));
 
+	/* the same with the agents as processes: the silent one is stopped,
+	 * or killed, and reaped */
+	o.agents = AGENTS_SYSV;
+	measure_pair(&silent, cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
+	assert_int_equal(m.status, PAIR_FAILED);
+	assert_non_null(strstr(m.reason, "watchdog"));
+	o.agents = AGENTS_THREADS;
+
 	struct kernel lying = kernel_load_store;
 	lying.initiator = lying_initiator;
 	measure_pair(&lying, cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
@@ -174,6 +201,7 @@ int main(void)
 		cmocka_unit_test(each_latency_kernel_keeps_its_protocol),
 		cmocka_unit_test(a_lone_initiator_times_out_instead_of_hanging),
 		cmocka_unit_test(every_latency_kernel_measures_a_pair),
+		cmocka_unit_test(every_agent_kind_measures_a_pair),
 		cmocka_unit_test(a_silent_agent_fails_the_pair_with_a_reason),
 		cmocka_unit_test(an_unusable_cpu_fails_the_pair),
 	};

@@ -1,0 +1,31 @@
+/* `cohmap ipc`: threads against processes sharing memory. */
+#include <stdio.h>
+
+#include "harness/commands.h"
+#include "harness/common.h"
+#include "harness/experiment.h"
+
+static int compare_sharing(const struct command *cmd, struct options *o, int argc, char **argv)
+{
+	if (argc > 0) {
+		fprintf(stderr, "cohmap %s: unexpected argument '%s'\n", cmd->name, argv[0]);
+		return EXIT_USAGE;
+	}
+	const struct experiment *list[] = { &experiment_ipc };
+	return run_experiments(cmd->name, o, list, 1, 0);
+}
+
+static const char *const ipc_options[] = {
+	"cpus", "kernel", "agents", "rounds", "home", "pause", "samples", "precision", "time-limit",
+	"sample-us", "watchdog", "seed", "output", "topology", "quiet", "help", NULL,
+};
+
+const struct command command_ipc = {
+	.name = "ipc",
+	.summary = "threads against processes (fork-shared, sysv, posix, memfd): same kernel, interleaved",
+	.options = ipc_options,
+	.examples = "  cohmap ipc                              # all kinds, one pair per class, 5 rounds\n"
+		    "  cohmap ipc --agents thread,sysv --rounds 20\n"
+		    "  cohmap ipc -k cas_bounce -c S0:0-3\n",
+	.run = compare_sharing,
+};
