@@ -51,6 +51,29 @@ struct job {
 	int cpu_a, cpu_b;
 };
 
+/* What the summary, headline and model check need of a measured pair; the
+ * rest goes to latency.csv at once. Kept small: a 256-CPU matrix has a
+ * quarter of a million of them. */
+struct outcome {
+	enum pair_status status;
+	double median_ns;
+	double fills_per_handoff; /* sum of the fill events; NAN when any is NA */
+};
+
+/* Sum of the events that count line fills from another core; NAN when one
+ * of them is NA, or none was asked for. */
+static double fills_of(const struct latency_plan *p, const double *per_handoff)
+{
+	double sum = 0;
+	int n = 0;
+	for (int e = 0; e < p->events.n; e++)
+		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE) {
+			sum += per_handoff[e];
+			n++;
+		}
+	return n ? sum : NAN;
+}
+
 int parse_home(const char *text, const struct topology *t, enum home_policy *policy,
 	       int *node, char *err)
 {
@@ -196,13 +219,13 @@ static void measure_reference(struct run *r, const struct latency_plan *p, struc
 
 /* Median over pairs of the pair medians, for one kernel and class; NAN if none. */
 static double class_median(const struct run *r, const struct kernel *k, int c, const struct job *jobs,
-			   const struct pair_measurement *results, long njobs, double *scratch)
+			   const struct outcome *results, long njobs, double *scratch)
 {
 	long n = 0;
 	for (long j = 0; j < njobs; j++)
 		if (jobs[j].kernel == k && results[j].status == PAIR_OK &&
 		    (int)topology_pair_class(&r->topology, jobs[j].cpu_a, jobs[j].cpu_b) == c)
-			scratch[n++] = results[j].one_way_ns.median;
+			scratch[n++] = results[j].median_ns;
 	struct summary s;
 	if (n == 0)
 		return NAN;
@@ -212,7 +235,7 @@ static double class_median(const struct run *r, const struct kernel *k, int c, c
 
 /* "load_store: median one-way latency 48 ns (l3) to 131 ns (cross-socket)" */
 static void describe(struct run *r, const struct latency_plan *p, const struct job *jobs,
-		     const struct pair_measurement *results, long njobs, bool plotted)
+		     const struct outcome *results, long njobs, bool plotted)
 {
 	char headline[ERRLEN] = "no pair was measured";
 	double *scratch = malloc((size_t)(njobs ? njobs : 1) * sizeof *scratch);
@@ -292,14 +315,14 @@ static json_t *counters_description(const struct event_request *req)
  * the sum of the events that count fills from another core, per handoff,
  * averaged over the pairs. */
 static void print_expected_vs_measured(const struct latency_plan *p, const struct job *jobs,
-				       const struct pair_measurement *results, long njobs,
+				       const struct outcome *results, long njobs,
 				       char reasons[MAX_EVENTS][160])
 {
-	int fills[MAX_EVENTS], nfills = 0;
-	for (int e = 0; e < p->events.n; e++)
+	int first_fill = -1;
+	for (int e = p->events.n - 1; e >= 0; e--)
 		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE)
-			fills[nfills++] = e;
-	if (nfills == 0)
+			first_fill = e;
+	if (first_fill < 0)
 		return;
 	printf("\nprotocol model against counters (%s): line fills from another core per handoff\n",
 	       p->events.auto_label[0] ? p->events.auto_label : "events given");
@@ -307,36 +330,29 @@ static void print_expected_vs_measured(const struct latency_plan *p, const struc
 	for (int k = 0; k < p->nkernels; k++) {
 		double sum = 0;
 		long n = 0;
-		bool na = false;
-		for (long j = 0; j < njobs; j++) {
-			if (jobs[j].kernel != p->kernels[k] || results[j].status != PAIR_OK)
-				continue;
-			double pair = 0;
-			for (int f = 0; f < nfills; f++) {
-				na |= isnan(results[j].per_handoff[fills[f]]);
-				pair += results[j].per_handoff[fills[f]];
+		for (long j = 0; j < njobs; j++)
+			if (jobs[j].kernel == p->kernels[k] && results[j].status == PAIR_OK) {
+				sum += results[j].fills_per_handoff; /* NAN spreads: NA */
+				n++;
 			}
-			sum += pair;
-			n++;
-		}
 		char measured[32];
-		if (na || n == 0)
+		if (n == 0 || isnan(sum))
 			snprintf(measured, sizeof measured, "NA");
 		else
 			snprintf(measured, sizeof measured, "%.2f", sum / (double)n);
 		printf("%-12s %9.2f %9s  %s\n", p->kernels[k]->name, p->kernels[k]->cost.fills_per_handoff,
 		       measured, p->kernels[k]->cost.model);
 	}
-	for (int f = 0; f < nfills; f++)
-		if (reasons[fills[f]][0]) {
-			printf("NA: %s\n", reasons[fills[f]]);
+	for (int e = first_fill; e < p->events.n; e++)
+		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE && reasons[e][0]) {
+			printf("NA: %s\n", reasons[e]);
 			break;
 		}
 }
 
 /* Per kernel and pair class: min / median / max of the pair medians. */
 static void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
-			  const struct pair_measurement *results, long njobs)
+			  const struct outcome *results, long njobs)
 {
 	printf("\none-way latency [ns]: per pair the median of its samples; per class the "
 	       "min / median / max over pairs\n");
@@ -353,7 +369,7 @@ static void print_summary(const struct run *r, const struct latency_plan *p, con
 				    (int)topology_pair_class(&r->topology, jobs[j].cpu_a, jobs[j].cpu_b) != c)
 					continue;
 				if (results[j].status == PAIR_OK)
-					values[n++] = results[j].one_way_ns.median;
+					values[n++] = results[j].median_ns;
 				else if (results[j].status == PAIR_FAILED)
 					failed++;
 			}
@@ -464,8 +480,9 @@ static bool same_job(const struct job *j, const char *kernel, int a, int b)
  * the failed ones, which are measured again) and marks their jobs done, with
  * their statistics, so the summary and plots cover the whole matrix. Returns
  * the number of jobs already done, -1 with a message. */
-static long keep_finished_rows(const char *path, const struct columns *columns, struct job *jobs,
-			       struct pair_measurement *results, long njobs, char *err)
+static long keep_finished_rows(const char *path, const struct latency_plan *p,
+			       const struct columns *columns, struct job *jobs, struct outcome *results,
+			       long njobs, char *err)
 {
 	struct csv old;
 	if (csv_read(path, &old, err) != 0)
@@ -495,18 +512,12 @@ static long keep_finished_rows(const char *path, const struct columns *columns, 
 				j++;
 			if (j == njobs || results[j].status == PAIR_OK)
 				continue; /* not in the plan, or a repeat */
-			struct summary *s = &results[j].one_way_ns;
-			double n;
-			csv_number(&old, row, "samples", &n);
-			s->n = (long)n;
-			csv_number(&old, row, "min_ns", &s->min);
-			csv_number(&old, row, "p10_ns", &s->p10);
-			csv_number(&old, row, "median_ns", &s->median);
-			csv_number(&old, row, "p90_ns", &s->p90);
-			csv_number(&old, row, "mean_ns", &s->mean);
-			csv_number(&old, row, "stddev_ns", &s->stddev);
-			for (int c = BASE_COLUMNS; c < old.ncols - 2; c++)
-				csv_number(&old, row, old.header[c], &results[j].per_handoff[c - BASE_COLUMNS]);
+			double per_handoff[MAX_EVENTS];
+			csv_number(&old, row, "median_ns", &results[j].median_ns);
+			for (int e = 0; e < p->events.n; e++)
+				if (!csv_number(&old, row, p->events.columns[e], &per_handoff[e]))
+					per_handoff[e] = NAN;
+			results[j].fills_per_handoff = fills_of(p, per_handoff);
 			results[j].status = PAIR_OK;
 			kept++;
 		}
@@ -541,7 +552,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	char err[ERRLEN], path[PATH_MAX];
 	long njobs = (long)p->nkernels * p->ncpus * (p->ncpus - 1), done = 0, failed = 0;
 	struct job *jobs = calloc((size_t)njobs, sizeof *jobs);
-	struct pair_measurement *results = calloc((size_t)njobs, sizeof *results);
+	struct outcome *results = calloc((size_t)njobs, sizeof *results);
 	struct csv_writer csv = { .fd = -1 };
 	struct reference ref = { .run_started = monotonic_ns() };
 	json_t *experiments = json_object_get(r->meta, "experiments");
@@ -588,7 +599,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	run_path(r, "latency.csv", path, sizeof path);
 	struct columns columns;
 	latency_columns(p, &columns);
-	if (p->resume && (already = keep_finished_rows(path, &columns, jobs, results, njobs, err)) < 0) {
+	if (p->resume && (already = keep_finished_rows(path, p, &columns, jobs, results, njobs, err)) < 0) {
 		fprintf(stderr, "cohmap: %s\n", err);
 		goto out;
 	}
@@ -606,18 +617,21 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 		const struct job *job = &jobs[j];
 		if (results[j].status == PAIR_OK) /* kept from the run being resumed */
 			continue;
+		struct pair_measurement m;
 		measure_pair(job->kernel, job->cpu_a, job->cpu_b,
 			     home_of(p, &r->topology, job->cpu_a, job->cpu_b), &p->measure, &r->clock,
-			     &results[j], event_reasons);
+			     &m, event_reasons);
 		report_unavailable_events(r, p, event_reasons, warned);
-		if (results[j].status == PAIR_INTERRUPTED)
+		if (m.status == PAIR_INTERRUPTED)
 			break;
-		if (results[j].status == PAIR_FAILED) {
+		results[j] = (struct outcome){ .status = m.status, .median_ns = m.one_way_ns.median,
+					       .fills_per_handoff = fills_of(p, m.per_handoff) };
+		if (m.status == PAIR_FAILED) {
 			failed++;
 			run_warn(r, "%s %d->%d failed: %s", job->kernel->name, job->cpu_a, job->cpu_b,
-				 results[j].reason);
+				 m.reason);
 		}
-		if (write_row(&csv, r, p, job, &results[j], err) != 0) {
+		if (write_row(&csv, r, p, job, &m, err) != 0) {
 			fprintf(stderr, "cohmap: %s\n", err);
 			goto out;
 		}
