@@ -87,6 +87,7 @@ static const struct {
 
 static pthread_once_t papi_once = PTHREAD_ONCE_INIT;
 static char papi_problem[160]; /* written once, by papi_start_library */
+static pthread_t papi_first_thread; /* the thread that started PAPI */
 
 static unsigned long thread_id(void)
 {
@@ -95,6 +96,7 @@ static unsigned long thread_id(void)
 
 static void papi_start_library(void)
 {
+	papi_first_thread = pthread_self();
 	int rc = PAPI_library_init(PAPI_VER_CURRENT);
 	if (rc != PAPI_VER_CURRENT) {
 		snprintf(papi_problem, sizeof papi_problem, "PAPI cannot start: %s",
@@ -211,6 +213,11 @@ static int add_event(struct event_request *req, const char *name, enum event_mea
 		 * perf_event component is off: NA, with PAPI's reason. */
 		snprintf(req->reason[i], sizeof req->reason[i], "%s: not countable here (%s)", name,
 			 perf_component_problem());
+	} else if (from_auto) {
+		/* A table row names events of its CPU; an older libpfm4 may not
+		 * know one yet: NA for that event, not a usage error. */
+		snprintf(req->reason[i], sizeof req->reason[i], "%s: unknown to this PAPI (%s)", name,
+			 PAPI_strerror(rc));
 	} else {
 		set_error(err, "unknown event '%s' (PAPI: %s)", name, PAPI_strerror(rc));
 		return -1;
@@ -374,7 +381,11 @@ void counter_set_close(struct counter_set *cs)
 	if (used_papi) {
 		PAPI_cleanup_eventset(cs->papi_eventset);
 		PAPI_destroy_eventset(&cs->papi_eventset);
-		PAPI_unregister_thread();
+		/* Agent threads end here and give their PAPI state back; the
+		 * thread that started PAPI keeps it, or PAPI's next call on it
+		 * (a name lookup, say) reads freed state and crashes. */
+		if (!pthread_equal(pthread_self(), papi_first_thread))
+			PAPI_unregister_thread();
 	}
 	for (int i = 0; i < MAX_EVENTS; i++)
 		if (cs->perf_fd[i] >= 0)
