@@ -3,7 +3,9 @@
 
 # Debian packages cohmap needs (see README "Dependencies" for why each).
 DEB_PACKAGES = build-essential pkg-config likwid libpapi-dev gnuplot-nox \
-               libnuma-dev libcmocka-dev libjansson-dev
+               libnuma-dev libcmocka-dev libjansson-dev \
+               chromium libpng-dev man-db \
+               qemu-system-x86 busybox-static cpio jq clang libclang-rt-dev cppcheck clang-tidy
 
 PREFIX  ?= /usr/local
 CC      ?= gcc
@@ -27,6 +29,24 @@ ifeq ($(SANITIZE),1)
 BUILD    = build/sanitize
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
 LDFLAGS  += -fsanitize=address,undefined
+# liblikwid's own leaks are suppressed (tests/lsan.supp says which and why);
+# full unwinding so that the suppression sees the liblikwid frame; any UBSan
+# finding fails the test that hit it.
+export ASAN_OPTIONS ?= fast_unwind_on_malloc=0
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+# SANITIZE=thread: ThreadSanitizer, for the agents' threads (make tsan).
+else ifeq ($(SANITIZE),thread)
+BUILD    = build/tsan
+ALL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer -O1
+LDFLAGS  += -fsanitize=thread
+# SANITIZE=fuzz: clang, coverage for libFuzzer, ASan and UBSan (make fuzz).
+else ifeq ($(SANITIZE),fuzz)
+CC       = clang
+BUILD    = build/fuzz
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer -O1 -Wno-unknown-warning-option
+LDFLAGS  += -fsanitize=address,undefined
 else
 BUILD    = build/release
 endif
@@ -43,14 +63,26 @@ BIN      = $(BUILD)/cohmap
 # cost model (-O2's "very cheap" one leaves loops with a run-time trip count
 # scalar), and -fno-tree-loop-distribute-patterns keeps gcc from replacing
 # the copy loop by a call to memcpy, which is a kernel of its own.
+# (Not in the clang fuzz build, which has no such flag and fuzzes no kernel.)
+ifneq ($(SANITIZE),fuzz)
 $(BUILD)/kernels/stream.o: ALL_CFLAGS += -O3 -fno-tree-loop-distribute-patterns
+endif
 
-.PHONY: all deps run check unit cli e2e bench clean install uninstall
+.PHONY: all deps run check unit cli e2e bench clean install uninstall report docs docs-check \
+        install-check hygiene
 
 all: cohmap
 
 cohmap: $(BIN)
 	@ln -sf $(BIN) cohmap
+
+# The installed binary finds its gnuplot scripts under $(PREFIX)/share/cohmap,
+# a path compiled into plots/plot.o: this file changes when PREFIX does, so
+# `make install PREFIX=...` after a plain `make` rebuilds plot.o.
+DATADIR_STAMP = $(BUILD)/datadir.txt
+$(shell mkdir -p $(BUILD) && { echo '$(PREFIX)/share/cohmap' | cmp -s - $(DATADIR_STAMP) || \
+        echo '$(PREFIX)/share/cohmap' >$(DATADIR_STAMP); })
+$(BUILD)/plots/plot.o: $(DATADIR_STAMP)
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -92,8 +124,92 @@ cli: cohmap
 e2e: cohmap
 	tests/e2e.sh ./cohmap
 
+# Shared memory and child processes leave nothing behind: finished, Ctrl-C'd
+# and SIGKILLed runs (in private namespaces where the machine allows it).
+hygiene: cohmap
+	tests/hygiene.sh ./cohmap
+
+# The HTML reports rendered in headless Chromium, and `cohmap compare`
+# (tests/report.sh says how a page is checked); the screenshot of a report
+# stays in build/report.png for a person to look at.
+report: cohmap $(BUILD)/tests/pngcheck
+	tests/report.sh ./cohmap $(BUILD)/tests/pngcheck build
+
+$(BUILD)/tests/pngcheck: tests/report/pngcheck.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra $< -o $@ -lpng
+
+# docs/experiments.md's reference sections and docs/cohmap.1 are generated
+# from `cohmap --help`; docs-check fails when they are out of date.
+docs: cohmap
+	docs/gen-reference.sh ./cohmap
+
+docs-check: cohmap
+	docs/gen-reference.sh --check ./cohmap
+
+install: cohmap
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	        $(DESTDIR)$(PREFIX)/share/cohmap/plots
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cohmap
+	install -m 644 docs/cohmap.1 $(DESTDIR)$(PREFIX)/share/man/man1/cohmap.1
+	install -m 644 plots/*.gp $(DESTDIR)$(PREFIX)/share/cohmap/plots/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/cohmap $(DESTDIR)$(PREFIX)/share/man/man1/cohmap.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/cohmap
+
+# make install / uninstall into a scratch PREFIX and DESTDIR, and the
+# installed binary run from elsewhere.
+install-check: cohmap
+	tests/install.sh
+
+# ---- reliability (docs/reliability.md) ----
+.PHONY: check-vm faults tsan fuzz fuzz-smoke fuzzers lint
+
+# The multi-socket guest: 2 sockets x 2 cores x 2 threads, 2 NUMA nodes, under
+# QEMU (TCG); always the release binary (sanitizer runtimes in a guest of
+# 1 GiB only slow the boot down).
+check-vm:
+	@$(MAKE) --no-print-directory SANITIZE= build/release/cohmap
+	tests/vm/check-vm.sh build/release/cohmap
+
+# Signals mid-matrix, SIGKILL, a starved agent, no gnuplot, read-only or full
+# output, malformed results files.
+faults: cohmap
+	tests/faults.sh ./cohmap
+
+# ThreadSanitizer on the agents' protocol (test_measure runs real agent pairs).
+tsan:
+	@$(MAKE) --no-print-directory SANITIZE=thread build/tsan/tests/test_measure
+	TSAN_OPTIONS=halt_on_error=1 COHMAP_SRCDIR=$(CURDIR) build/tsan/tests/test_measure
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c): FUZZ_SECONDS each with `make fuzz`,
+# 2 s each in `make check`. The corpus grows in build/fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libcohmap.a
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $< $(BUILD)/libcohmap.a -o $@ $(LDLIBS)
+
+fuzz:
+	@$(MAKE) --no-print-directory SANITIZE=fuzz fuzzers
+	tests/fuzz/run-fuzz build/fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory SANITIZE=fuzz fuzzers
+	tests/fuzz/run-fuzz build/fuzz 2
+
+# cppcheck and clang-tidy with the checks chosen in tests/lint.sh.
+lint:
+	tests/lint.sh
+
+# check-vm only where QEMU is (make deps installs it).
+CHECK_VM := $(if $(shell command -v qemu-system-x86_64 2>/dev/null),check-vm)
+
 check: deps
-	@$(MAKE) --no-print-directory cohmap unit cli e2e
+	@$(MAKE) --no-print-directory cohmap unit cli e2e hygiene report docs-check install-check \
+	        faults fuzz-smoke $(CHECK_VM)
 
 bench: deps
 	@$(MAKE) --no-print-directory cohmap $(BUILD)/bench/pingpong

@@ -9,9 +9,17 @@
 #define COHMAP_COMMANDS(X) \
 	X(run)             \
 	X(latency)         \
+	X(states)          \
 	X(ipc)             \
+	X(falseshare)      \
+	X(bandwidth)       \
+	X(channels)        \
+	X(attach)          \
+	X(fork)            \
 	X(topo)            \
 	X(plot)            \
+	X(report)          \
+	X(compare)         \
 	X(list)
 
 #define DECLARE_COMMAND(name) extern const struct command command_##name;

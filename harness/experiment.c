@@ -6,6 +6,7 @@
 #include "harness/agents.h"
 #include "harness/commands.h"
 #include "harness/common.h"
+#include "harness/report.h"
 
 #define EXPERIMENT_ENTRY(name) &experiment_##name,
 const struct experiment *const experiment_registry[] = { COHMAP_EXPERIMENTS(EXPERIMENT_ENTRY) };
@@ -118,6 +119,14 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 	if (run_end(&r, rc == EXIT_INTERRUPTED ? "interrupted"
 			: rc == EXIT_RUNTIME ? "failed" : "complete") != 0 && rc == EXIT_DONE)
 		rc = EXIT_RUNTIME;
+	/* The page is written last, from the final meta.json, so it shows the
+	 * run's status and every warning; it is rewritable by `cohmap report`. */
+	if (report_write(r.dir, r.meta, err) != 0) {
+		fprintf(stderr, "cohmap %s: warning: no report written: %s\n", cmd, err);
+		rc = worse(rc, EXIT_PARTIAL);
+	} else if (!o->quiet) {
+		printf("\nreport: %s/index.html\n", r.dir);
+	}
 out:
 	for (int i = 0; i < prepared && plans; i++)
 		if (plans[i])

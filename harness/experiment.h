@@ -32,8 +32,14 @@ struct experiment {
 };
 
 #define COHMAP_EXPERIMENTS(X) \
-	X(latency) \
-	X(ipc)
+	X(latency)            \
+	X(states)             \
+	X(ipc)                \
+	X(falseshare)          \
+	X(bandwidth)          \
+	X(channels)           \
+	X(attach)              \
+	X(fork)
 
 #define DECLARE_EXPERIMENT(name) extern const struct experiment experiment_##name;
 COHMAP_EXPERIMENTS(DECLARE_EXPERIMENT)

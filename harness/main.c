@@ -31,7 +31,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "cohmap: no command given (commands: run, latency, topo, plot, list; see cohmap --help)\n");
+		fprintf(stderr, "cohmap: no command given (commands: run, latency, states, falseshare, bandwidth, channels, attach, fork, topo, plot, report, compare, list; see cohmap --help)\n");
 		return EXIT_USAGE;
 	}
 	const char *name = argv[1];
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 		}
 		return commands[i]->run(commands[i], &o, argc - 1 - first_arg, argv + 1 + first_arg);
 	}
-	fprintf(stderr, "cohmap: unknown command '%s' (commands: run, latency, topo, plot, list; see cohmap --help)\n",
+	fprintf(stderr, "cohmap: unknown command '%s' (commands: run, latency, states, falseshare, bandwidth, channels, attach, fork, topo, plot, report, compare, list; see cohmap --help)\n",
 		name);
 	return EXIT_USAGE;
 }

@@ -31,7 +31,7 @@ static const struct option_def option_table[] = {
 	{ "seed", 0, OPT_LONG, "N", NULL, 0, 4294967295.0,
 	  "seed of the pair order shuffle (default: from the clock; recorded in meta.json)", AT(seed) },
 	{ "output", 'o', OPT_STRING, "DIR", NULL, 0, 0,
-	  "results directory to create (default: results/<host>-<UTC time>)", AT(output) },
+	  "directory to create for the results (default: results/<host>-<UTC time>; compare: results/compare-<A>-vs-<B>)", AT(output) },
 	{ "topology", 't', OPT_STRING, "FILE", NULL, 0, 0,
 	  "use this topology file instead of asking likwid", AT(topology) },
 	{ "save", 0, OPT_STRING, "FILE", NULL, 0, 0, "write the topology to FILE", AT(save) },
@@ -76,11 +76,19 @@ static const struct option_def option_table[] = {
 	{ "max-size", 0, OPT_STRING, "SIZE", NULL, 0, 0,
 	  "fork: the largest of the default sizes, 1M then x4 up to it (default: 4G, less when MemAvailable is short)", AT(max_size) },
 	{ "repeat", 0, OPT_LONG, "N", "7", 1, 1000,
-	  "fork: forks and spawns timed per mapping kind and size; touch passes up to N, within 1 s", AT(repeat) },
+	  "fork: forks and spawns timed per mapping kind and size; touch passes up to N, within 0.5 s", AT(repeat) },
 	{ "processes", 0, OPT_LONG, "N", NULL, 1, 4096,
 	  "fork: page-table census with 1, 2, 4 ... N processes (default: 64, fewer when memory is short)", AT(processes) },
 	{ "segment", 0, OPT_STRING, "SIZE", NULL, 0, 0,
 	  "fork: the shared segment each census process maps (default: 1G, less when memory is short)", AT(segment) },
+	{ "matrix-size", 0, OPT_STRING, "SIZE", NULL, 0, 0,
+	  "bandwidth: ring size of the CPU-pair matrix (default: a quarter of one L2)", AT(matrix_size) },
+	{ "chunk", 0, OPT_STRING, "SIZE", NULL, 0, 0,
+	  "bandwidth: bytes handed over at a time, a multiple of two cache lines (default: a power of two, at most a quarter of L1d)", AT(chunk) },
+	{ "producer", 0, OPT_STRING, "KERNEL", "write", 0, 0,
+	  "bandwidth: how the producer fills a chunk: write, or write_nt (non-temporal stores)", AT(producer) },
+	{ "consumer", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "bandwidth: what the consumer does with a chunk: read, copy, memcpy, copy_nt (default: copy,read)", AT(consumers) },
 	{ "budget", 0, OPT_DOUBLE, "S", "120", 1, 86400, "time budget of the whole suite in seconds", AT(budget_s) },
 	{ "quiet", 'q', OPT_FLAG, NULL, NULL, 0, 0, "no progress bar and no summary table", AT(quiet) },
 	{ "help", 'h', OPT_FLAG, NULL, NULL, 0, 0, "show this help", AT(help) },
@@ -172,7 +180,10 @@ int options_parse(const struct command *cmd, int argc, char **argv, struct optio
 
 	/* getopt's own messages would not name the command; we print ours. */
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: glibc then also drops its place inside a cluster of short
+	 * options ("-qn") left by an earlier call, which points into that
+	 * call's argv (found by tests/fuzz/fuzz_options.c). */
+	optind = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		const struct option_def *d = NULL;

@@ -49,6 +49,11 @@ struct options {
 	long repeat;
 	long processes;
 	const char *segment;
+	/* bandwidth */
+	const char *matrix_size;
+	const char *chunk;
+	const char *producer;
+	const char *consumers;
 	bool quiet;
 	bool help;
 	/* the whole command line, for meta.json */

@@ -734,3 +734,136 @@ int plot_latency_heatmaps(const char *dir, const struct topology *t, const char 
 {
 	return latency_heatmaps(dir, t, stat, true, err);
 }
+
+/* ---- any CPU x CPU matrix (added for the bandwidth experiment) ---- */
+
+int plot_matrix_heatmap(const char *dir, const char *name, const struct topology *t,
+			const struct plot_matrix *m, bool draw, char *err)
+{
+	char dat[PATH_MAX], vars[PATH_MAX], tmp[PATH_MAX], script[PATH_MAX], image[PATH_MAX];
+	int *sockets = NULL, *l3 = NULL, n = m->n, ret = -1;
+	double lo = INFINITY, hi = -INFINITY;
+	FILE *f = NULL;
+
+	if (!safe_name(name) || strlen(dir) > PATH_MAX - 128) {
+		set_error(err, "cannot name a plot '%s' in %s", name, dir);
+		return -1;
+	}
+	snprintf(dat, sizeof(dat), "%s/%s.dat", dir, name);
+	snprintf(vars, sizeof(vars), "%s/%s.gpvars", dir, name);
+	if (draw && plot_script_path("heatmap.gp", script, sizeof(script), err) < 0)
+		return -1;
+	for (int i = 0; i < n * n; i++)
+		if (isfinite(m->value[i])) {
+			lo = fmin(lo, m->value[i]);
+			hi = fmax(hi, m->value[i]);
+		}
+
+	if (!(f = open_tmp(dat, tmp, sizeof(tmp), err)))
+		goto out;
+	fprintf(f, "# cohmap matrix %s: ", name);
+	put_string(f, m->cblabel);
+	fputs("\n# x = column index, y = row index, in topology order; NaN: no value\n# index:cpu", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, " %d:%d", i, m->cpus[i]);
+	fputc('\n', f);
+	for (int y = 0; y < n; y++) {
+		for (int x = 0; x < n; x++) {
+			double v = m->value[y * n + x];
+			if (isfinite(v))
+				fprintf(f, "%d %d %.6g\n", x, y, v);
+			else
+				fprintf(f, "%d %d NaN\n", x, y);
+		}
+		fputc('\n', f);
+	}
+	ret = finish_tmp(f, tmp, dat, err);
+	f = NULL;
+	if (ret < 0)
+		goto out;
+	ret = -1;
+
+	sockets = malloc(n * sizeof(int));
+	l3 = malloc(n * sizeof(int));
+	if (!sockets || !l3) {
+		set_error(err, "%s: out of memory", vars);
+		goto out;
+	}
+	int ns = topology_borders(t, m->cpus, n, true, sockets, n);
+	int nl = topology_borders(t, m->cpus, n, false, l3, n);
+	if (!(f = open_tmp(vars, tmp, sizeof(tmp), err)))
+		goto out;
+	double cbmin = lo <= hi && lo < 0 ? lo : 0, cbmax = lo <= hi ? hi : 1;
+	fprintf(f, "# written by cohmap for plots/heatmap.gp\nncpus = %d\n", n);
+	fprintf(f, "if (!exists(\"cbmin\")) { cbmin = %.6g }\n", cbmin);
+	fprintf(f, "if (!exists(\"cbmax\")) { cbmax = %.6g }\n", cbmax);
+	fputs("set title ", f);
+	put_string(f, m->title);
+	fputs("\nset xlabel ", f);
+	put_string(f, m->xlabel);
+	fputs("\nset ylabel ", f);
+	put_string(f, m->ylabel);
+	fputs("\nset cblabel ", f);
+	put_string(f, m->cblabel);
+	fputc('\n', f);
+	put_tics(f, "xtics", m->cpus, n);
+	put_tics(f, "ytics", m->cpus, n);
+	if (n > 16)
+		fputs("set xtics rotate by 90 right\n", f);
+	struct heatmap h = { .n = n, .cpus = (int *)m->cpus };
+	if (ns > 0)
+		put_blocks(f, t, &h, sockets, ns, true);
+	else if (nl > 0)
+		put_blocks(f, t, &h, l3, nl, false);
+	double lim = n - 0.5;
+	for (int k = 0; k < nl + ns; k++) {
+		bool socket = k >= nl;
+		int b = socket ? sockets[k - nl] : l3[k];
+		bool also_socket = false;
+		for (int s = 0; !socket && s < ns; s++)
+			also_socket |= sockets[s] == b;
+		if (also_socket)
+			continue;
+		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", b - 0.5, b - 0.5, lim,
+			socket ? 1 : 2);
+		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
+			socket ? 1 : 2);
+	}
+	/* heatmap.gp prints whole numbers; cells in the caller's format are
+	 * labels here, sized and inked the way the script does it. */
+	if (m->cell_format && n <= 32) {
+		int size = 24 * n + 200 > 640 ? 24 * n + 200 : 640;
+		double pt = (size - 200.0) / n / 3.2;
+		pt = pt > 14 ? 14 : pt < 6 ? 6 : pt;
+		double span = cbmax > cbmin ? cbmax - cbmin : 2, base = cbmax > cbmin ? cbmin : cbmin - 1;
+		fputs("values = 0\n", f);
+		for (int y = 0; y < n; y++)
+			for (int x = 0; x < n; x++) {
+				double v = m->value[y * n + x];
+				char text[64];
+				if (!isfinite(v))
+					continue;
+				snprintf(text, sizeof(text), m->cell_format, v);
+				fprintf(f, "set label \"%s\" at %d,%d center front textcolor rgb \"%s\" font \",%d\"\n",
+					text, x, y, (v - base) / span < 0.55 ? "#ffffff" : "#000000", (int)pt);
+			}
+	}
+	ret = finish_tmp(f, tmp, vars, err);
+	f = NULL;
+	if (ret < 0 || !draw)
+		goto out;
+	static const char *const formats[] = {"png", "svg"};
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+		snprintf(image, sizeof(image), "%s/%s.%s", dir, name, formats[i]);
+		if ((ret = render(script, dat, vars, image, err)) < 0)
+			goto out;
+	}
+out:
+	if (f) {
+		fclose(f);
+		unlink(tmp);
+	}
+	free(sockets);
+	free(l3);
+	return ret;
+}

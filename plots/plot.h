@@ -37,4 +37,21 @@ int plot_run_gnuplot(const char *script, const char *const *assignments, char *e
  * string literal can. */
 int plot_gnuplot_quote(char *out, size_t size, const char *s);
 
+/* Any CPU x CPU matrix, drawn by plots/heatmap.gp like the latency heatmaps
+ * (axes in topology order, socket and L3 borders). */
+struct plot_matrix {
+	const char *title, *xlabel, *ylabel;
+	const char *cblabel;      /* what a value is: statistic and unit */
+	const char *cell_format;  /* printf format of the value printed in each cell
+				     ("%.1f"); NULL: the script's whole numbers */
+	int n;
+	const int *cpus;          /* the n CPUs in topology order */
+	const double *value;      /* value[row * n + column]; NaN: no value */
+};
+/* Writes DIR/<name>.dat and .gpvars (each through a .tmp name) and, when
+ * draw, DIR/<name>.png and .svg. name: letters, digits, '_', '-', '.'.
+ * Returns 0, or -1 with a message. */
+int plot_matrix_heatmap(const char *dir, const char *name, const struct topology *t,
+			const struct plot_matrix *m, bool draw, char *err);
+
 #endif

@@ -129,5 +129,167 @@ echo "== null kernel: the harness alone"
 "$cohmap" latency -c 0,1 -k null -q -o "$tmp/null" -n 20
 check "null kernel runs" grep -q '^null,thread,0,1,.*,ok,20,' "$tmp/null/latency.csv"
 
+echo "== falseshare on CPUs 0,1: every kind and distance, each thread's counter checked"
+# Small on purpose (one round of 2 ms runs per point): this checks what is
+# written, not how fast anything is.
+"$cohmap" falseshare -c 0,1 -q -o "$tmp/fs" --rounds 1 --run-ms 2 --seed 5
+check "falseshare exits 0" test $? = 0
+fs=$tmp/fs/falseshare.csv
+col() { head -1 "$1" | tr ',' '\n' | grep -nx "$2" | cut -d: -f1; }
+check "falseshare.csv has units in the names" \
+	grep -q '^sweep,placement,pair_class,threads,cpus,kind,role,thread,cpu,distance_bytes,padded_stride_bytes,counter_bytes,line_size_bytes,' "$fs"
+c_sweep=$(col "$fs" sweep) c_kind=$(col "$fs" kind) c_d=$(col "$fs" distance_bytes)
+c_status=$(col "$fs" status) c_slow=$(col "$fs" slowdown) c_ops=$(col "$fs" false_shared_ops)
+c_event=$(col "$fs" false_shared_events_per_op) c_reason=$(col "$fs" counter_reason)
+for kind in $(awk -F, -v k="$c_kind" -v s="$c_sweep" 'NR > 1 && $s == "distance" {print $k}' "$fs" | sort -u); do
+	for d in 0 4 8 16 32 64 128 256; do
+		n=$(awk -F, -v k="$c_kind" -v dd="$c_d" -v st="$c_status" -v s="$c_sweep" -v kind="$kind" -v d="$d" \
+			'$s == "distance" && $k == kind && $dd == d && $st == "ok"' "$fs" | wc -l)
+		check "$kind at d = $d B: one ok row per thread (2)" test "$n" = 2
+	done
+done
+check "the three update kinds ran" \
+	test "$(awk -F, -v k="$c_kind" -v s="$c_sweep" 'NR > 1 && $s == "distance" {print $k}' "$fs" | sort -u | tr '\n' ' ')" = "fetch_add store writer_readers "
+check "every row verified (status ok: each thread's counter equalled its ops)" \
+	test "$(awk -F, -v st="$c_status" 'NR > 1 && $st != "ok"' "$fs" | wc -l)" = 0
+check "every thread did operations" \
+	test "$(awk -F, -v o="$c_ops" 'NR > 1 && $o + 0 <= 0' "$fs" | wc -l)" = 0
+check "coherence events per update: a number, or NA with a reason (never a silent 0)" \
+	test "$(awk -F, -v e="$c_event" -v r="$c_reason" 'NR > 1 && !(($e == "NA" && $r != "") || ($e != "NA" && $e + 0 == $e))' "$fs" | wc -l)" = 0
+check "the pair heatmap's pair: 2 rows" test "$(awk -F, -v s="$c_sweep" '$s == "pairs"' "$fs" | wc -l)" = 2
+check "the fix demo: 2 rows" test "$(awk -F, -v s="$c_sweep" '$s == "fix"' "$fs" | wc -l)" = 2
+check "falseshare distance plot is a PNG" is_png "$tmp/fs/falseshare-distance.png"
+# falseshare.gp: 1000 wide, 660 + 24 per row of the 2-column key (4 series: 2 rows)
+check "falseshare distance plot is 1000x708" test "$(png_size "$tmp/fs/falseshare-distance.png")" = 1000x708
+check "falseshare pair heatmap is a PNG" is_png "$tmp/fs/falseshare-pairs.png"
+check "meta.json: falseshare complete" \
+	python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['experiments']['falseshare']; sys.exit(e['status'] != 'complete' or 'worst slowdown' not in e['headline'])" "$tmp/fs/meta.json"
+check "meta.json says which placements ran and why others did not" \
+	python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['experiments']['falseshare']['placements']; sys.exit(not all('cpus' in v or 'skipped' in v for v in p.values()))" "$tmp/fs/meta.json"
+
+rm "$tmp/fs"/falseshare-*.png
+check "cohmap plot redraws the false-sharing figures" "$cohmap" plot "$tmp/fs"
+check "distance plot back" is_png "$tmp/fs/falseshare-distance.png"
+check "pair heatmap back" is_png "$tmp/fs/falseshare-pairs.png"
+check "plots/falseshare.gp draws on its own" \
+	gnuplot -e "data='$tmp/fs/falseshare-distance.dat'; out='$tmp/fs-standalone.png'" "$(dirname "$0")/../plots/falseshare.gp"
+check "plots/falseshare-pairs.gp draws on its own" \
+	gnuplot -e "data='$tmp/fs/falseshare-pairs.dat'; out='$tmp/fs-pairs-standalone.png'" "$(dirname "$0")/../plots/falseshare-pairs.gp"
+check "the standalone drawings are PNGs" is_png "$tmp/fs-standalone.png"
+
+echo "== falseshare: slowdown at d = 0 and d = 8 on CPUs 0,1 (reported, not asserted)"
+"$cohmap" falseshare -c 0,1 -q -o "$tmp/fs08" --kind store,fetch_add --distances 0,8 --pairs none \
+	--rounds 3 --run-ms 5 --seed 6
+check "falseshare d = 0, 8 exits 0" test $? = 0
+awk -F, -v s="$c_sweep" -v k="$c_kind" -v dd="$c_d" -v sl="$c_slow" -v c="$(col "$tmp/fs08/falseshare.csv" cpu)" \
+	'NR > 1 && $s == "distance" {printf "      %-10s d = %3s B  thread on CPU %s: slowdown %sx\n", $k, $dd, $c, $sl}' \
+	"$tmp/fs08/falseshare.csv"
+
+echo "== bandwidth: sweep and matrix on CPUs 0,1"
+bw=$tmp/bw
+"$cohmap" bandwidth -c 0,1 --sizes 16K,256K,8M --consumer copy,read -n 5 --sample-us 20 --watchdog 5 -q \
+	-o "$bw" --seed 3
+check "bandwidth exits 0" test $? = 0
+bw_col() { head -1 "$1" | tr ',' '\n' | grep -nx "$2" | cut -d: -f1; }
+bwcsv=$bw/bandwidth.csv
+check "bandwidth.csv has units in the names" \
+	grep -q '^series,producer,consumer,agents,cpu_a,cpu_b,pair_class,buffer_bytes,chunk_bytes,.*,median_gbps,.*,traffic_median_gbps,reason$' "$bwcsv"
+b_series=$(bw_col "$bwcsv" series) b_cons=$(bw_col "$bwcsv" consumer) b_class=$(bw_col "$bwcsv" pair_class)
+b_bytes=$(bw_col "$bwcsv" buffer_bytes) b_status=$(bw_col "$bwcsv" status) b_med=$(bw_col "$bwcsv" median_gbps)
+b_samples=$(bw_col "$bwcsv" samples)
+# The classes among CPUs 0,1 (as cohmap topo counts them), and the same-core baseline.
+bw_classes="self $("$cohmap" topo -c 0,1 | awk '/^pairs by class/ {p = 1; next} p && $2 > 0 {print $1}' | tr '\n' ' ')"
+for consumer in copy read; do
+	for bytes in 16384 262144 8388608; do
+		for class in $bw_classes; do
+			n=$(awk -F, -v s="$b_series" -v k="$b_cons" -v c="$b_class" -v b="$b_bytes" -v st="$b_status" \
+				-v m="$b_med" -v n="$b_samples" -v kk="$consumer" -v bb="$bytes" -v cc="$class" \
+				'$s == "sweep" && $k == kk && $c == cc && $b == bb && $st == "ok" && $m > 0 && $n == 5' "$bwcsv" | wc -l)
+			check "bandwidth $consumer $bytes B $class: one ok sweep row with 5 samples" test "$n" = 1
+		done
+	done
+	check "bandwidth $consumer: matrix of 4 ok rows (2 x 2, diagonal = same core)" \
+		test "$(awk -F, -v s="$b_series" -v k="$b_cons" -v st="$b_status" -v kk="$consumer" \
+			'$s == "matrix" && $k == kk && $st == "ok"' "$bwcsv" | wc -l)" = 4
+	check "bandwidth-$consumer.png is a 1000x640 PNG" test "$(png_size "$bw/bandwidth-$consumer.png")" = 1000x640
+	check "bandwidth-matrix-$consumer.png is a 680x600 PNG" \
+		test "$(png_size "$bw/bandwidth-matrix-$consumer.png")" = 680x600
+done
+check "meta.json: bandwidth complete with a headline in GB/s" \
+	python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['experiments']['bandwidth']; sys.exit(e['status'] != 'complete' or 'GB/s' not in e['headline'])" "$bw/meta.json"
+check "plots/bandwidth.gp draws from the CSV alone" \
+	gnuplot -e "data='$bwcsv'; out='$tmp/bw-standalone.png'; consumer='read'" "$(dirname "$0")/../plots/bandwidth.gp"
+check "the standalone drawing is a PNG" is_png "$tmp/bw-standalone.png"
+
+echo "== bandwidth: a corrupted chunk fails the run and gives no number"
+COHMAP_TEST_CORRUPT=payload:3 "$cohmap" bandwidth -c 0,1 --sizes 64K --consumer read,copy -n 5 -q \
+	-o "$tmp/bwbad" 2>"$tmp/bwbad.err"
+check "wrong data exits 1" test $? = 1
+check "every row says wrong_data, with NA for the bandwidth" \
+	test "$(awk -F, -v st="$b_status" -v m="$b_med" 'NR > 1 && !($st == "wrong_data" && $m == "NA")' "$tmp/bwbad/bandwidth.csv" | wc -l)" = 0
+check "stderr says where the data was wrong" grep -q 'wrong data: chunk' "$tmp/bwbad.err"
+check "meta.json: bandwidth failed" \
+	python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))['experiments']['bandwidth']['status'] != 'failed')" "$tmp/bwbad/meta.json"
+
+echo "== states: every state and operation on CPUs 0,1"
+"$cohmap" states -c 0,1 -q -o "$tmp/states" --seed 5 -n 12
+check "states exits 0" test $? = 0
+scsv=$tmp/states/states.csv
+s_col() { head -1 "$scsv" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
+check "states.csv header names the transition, the CPUs and units" \
+	grep -q '^kernel,state,operation,cpu_owner,cpu_requester,cpu_sharer,pair_class,sharer_class,home_node,invalidation_method,agents,status,lines_per_sample,line_stride_bytes,samples,disturbed_samples,min_ns,p10_ns,median_ns,p90_ns,' "$scsv"
+s_med=$(s_col median_ns) s_st=$(s_col status) s_k=$(s_col kernel)
+for kernel in $("$cohmap" list | awk '$2 == "states" {print $1}'); do
+	rows=$(awk -F, -v k="$kernel" -v kc="$s_k" -v sc="$s_st" '$kc == k && $sc == "ok"' "$scsv" | wc -l)
+	median=$(awk -F, -v k="$kernel" -v kc="$s_k" -v mc="$s_med" '$kc == k {print $mc; exit}' "$scsv")
+	check "states $kernel: one ok row" test "$rows" = 1
+	check "states $kernel: median $median ns is plausible (0 < x < 10000)" \
+		awk -v m="$median" 'BEGIN {exit !(m > 0 && m < 10000)}'
+done
+check "20 rows (5 states x 4 operations, one pair class here)" test "$(($(wc -l <"$scsv") - 1))" = 20
+check "shared rows name the sharer (the requester: two CPUs)" \
+	test "$(awk -F, 'NR > 1 && $2 == "shared" && $6 == $5' "$scsv" | wc -l)" = 4
+check "rows of E, S and I name how lines were invalidated" \
+	test "$(awk -F, 'NR > 1 && ($2 == "exclusive" || $2 == "shared" || $2 == "invalid") && $10 ~ /^clflush/' "$scsv" | wc -l)" = 12
+local_ns=$(awk -F, -v mc="$s_med" '$1 == "load_local" {print $mc}' "$scsv")
+flushed_ns=$(awk -F, -v mc="$s_med" '$1 == "load_from_invalid" {print $mc}' "$scsv")
+echo "      cached local load: $local_ns ns; load of a flushed line: $flushed_ns ns (median per access)"
+if awk -v l="$local_ns" -v f="$flushed_ns" 'BEGIN {exit !(f > 3 * l || l > 3 * f)}'; then
+	check "a cached local load is cheaper than a load from memory" \
+		awk -v l="$local_ns" -v f="$flushed_ns" 'BEGIN {exit !(l < f)}'
+fi
+check "states.png is a PNG" is_png "$tmp/states/states.png"
+check "meta.json: states complete, invalidation method and headline recorded" \
+	python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['experiments']['states']; sys.exit(e['status'] != 'complete' or not e['invalidation_method'].startswith('clflush') or 'ns' not in e['headline'] or e['plots'] != ['states.png'])" "$tmp/states/meta.json"
+check "plots/states.gp draws on its own" \
+	gnuplot -e "data='$tmp/states/states-bars.dat'; out='$tmp/states-standalone.png'" "$(dirname "$0")/../plots/states.gp"
+check "the standalone drawing is a PNG" is_png "$tmp/states-standalone.png"
+
+echo "== states --all-pairs: a heatmap per kernel, and a redraw"
+"$cohmap" states -c 0,1 -q -o "$tmp/states-all" --all-pairs -k load_local,load_from_modified -n 6 --seed 5
+check "states --all-pairs exits 0" test $? = 0
+check "2 kernels x 2 ordered pairs = 4 ok rows" \
+	test "$(awk -F, 'NR > 1 && $12 == "ok"' "$tmp/states-all/states.csv" | wc -l)" = 4
+for kernel in load_local load_from_modified; do
+	check "states-$kernel.png is a 680x600 heatmap" test "$(png_size "$tmp/states-all/states-$kernel.png")" = 680x600
+done
+rm "$tmp/states-all"/*.png
+check "cohmap plot redraws the states plots" "$cohmap" plot "$tmp/states-all" --stat min
+check "bar chart and heatmaps back" is_png "$tmp/states-all/states-load_from_modified.png"
+
+echo "== states --invalidate evict (a topology that says the LLC is 1 MiB, to keep it short)"
+"$cohmap" topo --save "$tmp/small-llc.topo" >/dev/null
+sed -i 's/^l3_bytes .*/l3_bytes 1048576/' "$tmp/small-llc.topo"
+"$cohmap" states -c 0,1 -q -o "$tmp/states-evict" --topology "$tmp/small-llc.topo" --invalidate evict \
+	-k load_local,load_from_exclusive,store_on_shared,faa_on_invalid -n 5 --seed 5
+check "states --invalidate evict exits 0" test $? = 0
+check "4 ok rows, invalidation_method evict where one is used" \
+	test "$(awk -F, 'NR > 1 && $12 == "ok" && ($10 == "evict" || $2 == "local")' "$tmp/states-evict/states.csv" | wc -l)" = 4
+check "meta.json records the eviction buffer (2 x LLC)" \
+	python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['experiments']['states']; sys.exit(e['evict_bytes'] != 2097152)" "$tmp/states-evict/meta.json"
+
+# cohmap fork: its checks live in their own file.
+source "$(dirname "$0")/e2e-fork.sh"
+
 echo "e2e: $failures failed"
 [[ $failures == 0 ]]

@@ -1,0 +1,199 @@
+/* The stream kernels: plain C loops that the compiler vectorises (this file is
+ * built with -O3, see the Makefile), libc's memcpy as a baseline, and
+ * non-temporal variants where the CPU has such stores. */
+#include "kernels/stream.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define STREAM_X86 1
+#endif
+
+/* Each plain loop is built for the widest vectors this CPU has (the dynamic
+ * loader picks the clone, as it does for libc's memcpy), so the same-core
+ * baseline shows what one core can move, not what the x86-64 baseline ISA
+ * allows. stream_vector_isa() names the clone that runs. */
+#ifdef STREAM_X86
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* restrict tells the compiler the buffers do not overlap, so it vectorises
+ * without a run-time overlap check and without a scalar fallback copy. */
+VECTOR_CLONES
+static void write_pattern(uint64_t *restrict dst, size_t n, uint64_t tag)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = tag + i;
+}
+
+/* Integer addition is associative, so the compiler may split the sum into
+ * vector lanes without -ffast-math. */
+VECTOR_CLONES
+static uint64_t read_sum(const uint64_t *restrict src, size_t n)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += src[i];
+	return sum;
+}
+
+/* The Makefile keeps gcc from replacing this loop by a call to memcpy
+ * (-fno-tree-loop-distribute-patterns): memcpy is its own kernel. */
+VECTOR_CLONES
+static void copy_loop(uint64_t *restrict dst, const uint64_t *restrict src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = src[i];
+}
+
+static void copy_memcpy(uint64_t *restrict dst, const uint64_t *restrict src, size_t n)
+{
+	memcpy(dst, src, n * sizeof *dst);
+}
+
+#ifdef STREAM_X86
+static bool have_streaming_stores(char *why, size_t size)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("sse2"))
+		return true;
+	snprintf(why, size, "non-temporal stores need SSE2, which this CPU lacks");
+	return false;
+}
+
+/* Streaming stores are weakly ordered: the sfence at the end makes the whole
+ * chunk visible before the caller publishes it with a release store. */
+__attribute__((target("sse2")))
+static void write_pattern_nt(uint64_t *restrict dst, size_t n, uint64_t tag)
+{
+	size_t i = 0;
+	for (; i + 2 <= n; i += 2)
+		_mm_stream_si128((__m128i *)(dst + i),
+				 _mm_set_epi64x((long long)(tag + i + 1), (long long)(tag + i)));
+	for (; i < n; i++)
+		dst[i] = tag + i;
+	_mm_sfence();
+}
+
+__attribute__((target("sse2")))
+static void copy_nt(uint64_t *restrict dst, const uint64_t *restrict src, size_t n)
+{
+	size_t i = 0;
+	for (; i + 2 <= n; i += 2)
+		_mm_stream_si128((__m128i *)(dst + i), _mm_load_si128((const __m128i *)(src + i)));
+	for (; i < n; i++)
+		dst[i] = src[i];
+	_mm_sfence();
+}
+#else
+static bool have_streaming_stores(char *why, size_t size)
+{
+	snprintf(why, size, "non-temporal stores are implemented for x86 only");
+	return false;
+}
+#define write_pattern_nt write_pattern
+#define copy_nt copy_loop
+#endif
+
+const struct stream_kernel stream_write = {
+	.name = "write",
+	.op = STREAM_WRITE,
+	.summary = "producer: stores the pattern into the chunk (plain stores)",
+	.read_bytes = 0,
+	.written_bytes = 8,
+	.write = write_pattern,
+};
+
+const struct stream_kernel stream_write_nt = {
+	.name = "write_nt",
+	.op = STREAM_WRITE,
+	.summary = "producer: stores the pattern with non-temporal stores (past the caches)",
+	.read_bytes = 0,
+	.written_bytes = 8,
+	.nontemporal = true,
+	.available = have_streaming_stores,
+	.write = write_pattern_nt,
+};
+
+const struct stream_kernel stream_read = {
+	.name = "read",
+	.op = STREAM_READ,
+	.summary = "consumer: sums the chunk",
+	.read_bytes = 8,
+	.written_bytes = 0,
+	.read = read_sum,
+};
+
+const struct stream_kernel stream_copy = {
+	.name = "copy",
+	.op = STREAM_COPY,
+	.summary = "consumer: copies the chunk to its private buffer (plain C loop)",
+	.read_bytes = 8,
+	.written_bytes = 8,
+	.copy = copy_loop,
+};
+
+const struct stream_kernel stream_memcpy = {
+	.name = "memcpy",
+	.op = STREAM_COPY,
+	.summary = "consumer: copies the chunk with libc's memcpy (baseline)",
+	.read_bytes = 8,
+	.written_bytes = 8,
+	.copy = copy_memcpy,
+};
+
+const struct stream_kernel stream_copy_nt = {
+	.name = "copy_nt",
+	.op = STREAM_COPY,
+	.summary = "consumer: copies the chunk with non-temporal stores",
+	.read_bytes = 8,
+	.written_bytes = 8,
+	.nontemporal = true,
+	.available = have_streaming_stores,
+	.copy = copy_nt,
+};
+
+#define STREAM_ENTRY(name) &stream_##name,
+const struct stream_kernel *const stream_registry[] = { STREAM_KERNELS(STREAM_ENTRY) };
+#undef STREAM_ENTRY
+const int stream_kernel_count = sizeof stream_registry / sizeof stream_registry[0];
+
+const struct stream_kernel *stream_kernel_find(const char *name)
+{
+	for (int i = 0; i < stream_kernel_count; i++)
+		if (strcmp(stream_registry[i]->name, name) == 0)
+			return stream_registry[i];
+	return NULL;
+}
+
+bool stream_kernel_available(const struct stream_kernel *k, char *why, size_t size)
+{
+	return k->available == NULL || k->available(why, size);
+}
+
+const char *stream_vector_isa(void)
+{
+#ifdef STREAM_X86
+	/* The order target_clones prefers. */
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return "avx512f";
+	if (__builtin_cpu_supports("avx2"))
+		return "avx2";
+	return "x86-64 baseline (sse2)";
+#else
+	return "the compiler's default";
+#endif
+}
+
+size_t stream_find_mismatch(const uint64_t *src, size_t n, uint64_t tag)
+{
+	for (size_t i = 0; i < n; i++)
+		if (src[i] != tag + i)
+			return i;
+	return n;
+}

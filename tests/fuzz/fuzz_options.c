@@ -1,0 +1,76 @@
+/* libFuzzer target: the command line (harness/options.c). The input is the
+ * command's name, then its arguments, separated by NUL bytes (a first word
+ * that names no command picks one by its first byte). Whatever the
+ * arguments, parsing either fails (after one line on stderr, which the runner
+ * discards with -close_fd_mask) or leaves every number inside its row's range
+ * and the first positional argument inside argv. It is run twice per input,
+ * because getopt keeps state between calls in one process. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/commands.h"
+#include "harness/common.h"
+#include "harness/options.h"
+
+#define COMMAND_ENTRY(name) &command_##name,
+static const struct command *const commands[] = { COHMAP_COMMANDS(COMMAND_ENTRY) };
+#undef COMMAND_ENTRY
+
+#define MAX_ARGS 64
+
+static void check_ranges(const struct command *cmd, const struct options *o)
+{
+	for (const char *const *name = cmd->options; *name; name++) {
+		const struct option_def *d = option_find(*name);
+		const char *field = (const char *)o + d->offset;
+		double v;
+		if (d->type == OPT_LONG)
+			v = (double)*(const long *)(const void *)field;
+		else if (d->type == OPT_DOUBLE)
+			v = *(const double *)(const void *)field;
+		else
+			continue;
+		/* Unset (0, or -1 for --seed) or inside the row's range. */
+		if (!(v == 0 || v == -1 || (v >= d->min && v <= d->max)) || isnan(v))
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	char *text = malloc(size + 1), *argv[MAX_ARGS + 2];
+	int argc = 0;
+	if (text == NULL)
+		abort();
+	memcpy(text, data, size);
+	text[size] = '\0';
+	const struct command *cmd = commands[data[0] % ARRAY_SIZE(commands)];
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(text, commands[i]->name) == 0)
+			cmd = commands[i];
+	argv[argc++] = (char *)cmd->name;
+	char *p = text + strlen(text) + 1; /* past the command word */
+	for (; p < text + size && argc < MAX_ARGS + 1; p += strlen(p) + 1)
+		argv[argc++] = p;
+	argv[argc] = NULL;
+
+	for (int round = 0; round < 2; round++) {
+		struct options o;
+		int first = -1;
+		char *copy[MAX_ARGS + 2];
+		/* getopt permutes argv; each round gets the original order. */
+		memcpy(copy, argv, sizeof copy);
+		if (options_parse(cmd, argc, copy, &o, &first) == 0) {
+			if (first < 1 || first > argc)
+				abort();
+			check_ranges(cmd, &o);
+		}
+	}
+	free(text);
+	return 0;
+}

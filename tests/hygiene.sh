@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Hygiene: after any run of a command that makes shared memory or child
+# processes -- one that finishes, one interrupted by SIGINT, one whose parent
+# is killed with SIGKILL -- `ipcs -m`, /dev/shm and the process list hold
+# nothing of cohmap's. While a run goes on, every SysV segment is already
+# marked for removal ("dest") and no POSIX name lives longer than a moment.
+#
+#   tests/hygiene.sh ./cohmap
+#
+# The checks run inside private IPC, mount and PID namespaces when the
+# machine allows it (root, or unprivileged user namespaces), so that nothing
+# else on the machine -- other users, other tests running at the same time --
+# can make them pass or fail: there, "nothing" means exactly nothing.
+# Elsewhere (or with HYGIENE_NO_NAMESPACES=1) they compare with the state
+# before each run.
+set -uo pipefail
+cohmap=$(realpath "$1")
+
+if [[ ${HYGIENE_INSIDE:-} != 1 && -z ${HYGIENE_NO_NAMESPACES:-} ]] && command -v unshare >/dev/null; then
+	for how in "" "--user --map-root-user"; do
+		# shellcheck disable=SC2086
+		if unshare $how --ipc --mount --pid --fork --mount-proc true 2>/dev/null; then
+			exec unshare $how --ipc --mount --pid --fork --mount-proc \
+				env HYGIENE_INSIDE=1 bash "$0" "$@"
+		fi
+	done
+fi
+isolated=0
+# Only as PID 1 of the new namespace: never over the machine's own /dev/shm.
+if [[ ${HYGIENE_INSIDE:-} == 1 && $$ == 1 ]] && mount -t tmpfs -o mode=1777 cohmap-hygiene /dev/shm; then
+	isolated=1
+	echo "== isolated: private IPC namespace, /dev/shm and PID namespace"
+else
+	echo "== not isolated (no namespaces here): comparing with the state before each run"
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+check() { # description, command...
+	local what=$1
+	shift
+	if "$@"; then echo "ok    $what"; else echo "FAIL  $what"; failures=$((failures + 1)); fi
+}
+
+is_png() { [[ $(od -An -tx1 -N8 "$1" 2>/dev/null | tr -d ' \n') == 89504e470d0a1a0a ]]; }
+segments() { ipcs -m 2>/dev/null | awk '$1 ~ /^0x/ {print $2}' | sort; }
+shm_files() { find /dev/shm -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort; }
+snapshot() { segments >"$tmp/segments.before"; shm_files >"$tmp/shm.before"; }
+new_segments() { comm -13 "$tmp/segments.before" <(segments); }
+new_shm_files() { comm -13 "$tmp/shm.before" <(shm_files); }
+# Processes of the run's session (it was started with setsid), zombies too.
+# (From /proc: after the ") " that ends the command name, field 4 is the
+# session.)
+session_processes() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v s="$1" '{
+		rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+		if (f[4] == s) print}'
+}
+
+# Everything of the run must be gone: processes at once (PDEATHSIG; a zombie
+# is given a few seconds to be reaped by init), memory with them.
+all_clean() { # session
+	local i
+	for i in $(seq 50); do
+		[[ -z $(session_processes "$1") ]] && break
+		sleep 0.1
+	done
+	check "no process of the run is left" test -z "$(session_processes "$1")"
+	check "ipcs -m holds no segment of the run" test -z "$(new_segments)"
+	check "/dev/shm holds no file of the run" test -z "$(new_shm_files)"
+	[[ -z $(new_segments) ]] || ipcs -m
+}
+
+# Starts cohmap in its own session (so its processes can be found, and a
+# SIGINT can go to its process group as Ctrl-C would); sets $pid.
+start() { setsid "$cohmap" "$@" >"$tmp/out" 2>"$tmp/err" & pid=$!; }
+
+# While a run goes on: any SysV segment seen must be marked "dest" (or be gone
+# a moment later: the few microseconds between shmget and IPC_RMID), and any
+# /dev/shm file must be gone a moment later, and have mode 0600.
+watch_while_running() { # seconds
+	local end=$((SECONDS + $1)) bad=0 seen_seg=0 seen_file=0
+	while ((SECONDS < end)) && kill -0 "$pid" 2>/dev/null; do
+		while read -r id status; do
+			seen_seg=1
+			[[ $status == dest ]] && continue
+			sleep 0.05
+			status=$(ipcs -m | awk -v id="$id" '$2 == id {print $7 "."}')
+			[[ -n $status && $status != dest. ]] && { echo "segment $id is not marked for removal"; bad=1; }
+		done < <(ipcs -m 2>/dev/null | awk -v before="$(tr '\n' ' ' <"$tmp/segments.before")" '
+			BEGIN {n = split(before, ids, " "); for (i = 1; i <= n; i++) old[ids[i]] = 1}
+			$1 ~ /^0x/ && !($2 in old) {print $2, $7}')
+		for f in $(new_shm_files); do
+			seen_file=1
+			mode=$(stat -c %a "/dev/shm/$f" 2>/dev/null) && [[ $mode != 600 ]] && {
+				echo "/dev/shm/$f has mode $mode"; bad=1; }
+			sleep 0.05
+			[[ -e /dev/shm/$f ]] && { echo "/dev/shm/$f outlived its creation"; bad=1; }
+		done
+		sleep 0.01
+	done
+	check "every SysV segment seen during the run was marked for removal" test $bad = 0
+	check "segments were seen while the run went on (else the check above proves nothing)" \
+		test $seen_seg = 1
+	echo "      (short-lived /dev/shm names seen: $seen_file)"
+}
+
+interrupt_after() { # seconds: Ctrl-C to the run's process group, then wait
+	sleep "$1"
+	kill -INT -- "-$pid" 2>/dev/null
+	wait "$pid"
+	code=$?
+	check "interrupted run exits 130 (got $code)" test "$code" = 130
+}
+
+kill_parent_after() { # seconds: SIGKILL to cohmap's parent process only
+	sleep "$1"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+chan=(channels -c 0,1 -q --sample-us 20)
+att=(attach -q)
+
+echo "== channels, run to the end"
+snapshot
+start "${chan[@]}" --sizes 16K -n 5 -o "$tmp/c1"
+wait "$pid"
+check "channels exits 0" test $? = 0
+check "every channel delivered ok rows, all rounds" \
+	test "$(awk -F, 'NR > 1 && $8 == "ok" && $9 == 3' "$tmp/c1/channels.csv" | wc -l)" = 24
+for png in channels-latency channels-bandwidth; do
+	check "$png.png drawn" is_png "$tmp/c1/$png.png"
+done
+all_clean "$pid"
+
+echo "== attach, run to the end (SysV and POSIX among the kinds)"
+snapshot
+start "${att[@]}" --sizes 1M --variant plain -n 5 -o "$tmp/a1"
+wait "$pid"
+check "attach exits 0" test $? = 0
+check "sysv and posix were measured" test "$(grep -cE '^(sysv|posix),plain,.*,ok,' "$tmp/a1/attach.csv")" = 2
+for png in attach attach-phases; do
+	check "$png.png drawn" is_png "$tmp/a1/$png.png"
+done
+all_clean "$pid"
+
+echo "== attach (SysV), watched while it runs, then Ctrl-C"
+snapshot
+start "${att[@]}" --mapping sysv --variant plain --sizes 8M,32M -n 1000 --time-limit 60 -o "$tmp/a2"
+watch_while_running 3
+interrupt_after 0
+check "meta.json says interrupted" grep -q '"status": "interrupted"' "$tmp/a2/meta.json"
+all_clean "$pid"
+
+echo "== channels, Ctrl-C"
+snapshot
+start "${chan[@]}" --sizes 64-4M -o "$tmp/c2"
+interrupt_after 1.5
+check "meta.json says interrupted" grep -q '"status": "interrupted"' "$tmp/c2/meta.json"
+check "kept rows are whole" awk -F, 'NR > 1 && NF != 19 {bad = 1} END {exit bad}' "$tmp/c2/channels.csv"
+all_clean "$pid"
+
+echo "== channels, parent killed with SIGKILL"
+snapshot
+start "${chan[@]}" --sizes 1M-16M -o "$tmp/c3"
+kill_parent_after 1.5
+all_clean "$pid"
+
+echo "== attach, parent killed with SIGKILL while SysV, POSIX and memfd memory is held"
+snapshot
+start "${att[@]}" --mapping sysv,posix,memfd --variant plain --sizes 64M -n 1000 --time-limit 60 -o "$tmp/a3"
+kill_parent_after 1.5
+all_clean "$pid"
+
+# The agents of the latency kernels as processes (issue 7, part 1), when
+# this cohmap has them: every kind of shared memory, SIGINT and SIGKILL.
+if "$cohmap" latency --help 2>/dev/null | grep -q -- '--agents'; then
+	for kind in fork-shared sysv posix memfd; do
+		echo "== latency --agents $kind, parent killed with SIGKILL"
+		snapshot
+		start latency -c 0,1 -q --agents "$kind" --time-limit 2 --precision 0.1 -o "$tmp/l-$kind"
+		kill_parent_after 0.8
+		all_clean "$pid"
+	done
+	echo "== latency --agents sysv, Ctrl-C"
+	snapshot
+	start latency -c 0,1 -q --agents sysv --time-limit 2 --precision 0.1 -o "$tmp/l-sysv-int"
+	interrupt_after 0.8
+	all_clean "$pid"
+fi
+
+echo "hygiene: $failures failed"
+[[ $failures == 0 ]]
