@@ -307,6 +307,18 @@ static int open_perf(unsigned long long config)
 	return fd;
 }
 
+/* Whether the kernel can count a hardware event at all on this machine. */
+static bool hardware_counters_exist(void)
+{
+	struct perf_event_attr attr = { .type = PERF_TYPE_HARDWARE, .size = sizeof attr,
+					 .config = PERF_COUNT_HW_CPU_CYCLES, .exclude_kernel = 1,
+					 .exclude_hv = 1 };
+	int fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || (errno != ENOENT && errno != EOPNOTSUPP && errno != ENODEV);
+}
+
 void counter_set_open(struct counter_set *cs, const struct event_request *req,
 		      bool failed[MAX_EVENTS], char failed_reason[MAX_EVENTS][160])
 {
@@ -336,9 +348,15 @@ void counter_set_open(struct counter_set *cs, const struct event_request *req,
 		if (rc == PAPI_OK)
 			rc = PAPI_add_event(cs->papi_eventset, req->papi_code[i]);
 		if (rc != PAPI_OK) {
-			/* Per event, not all or nothing: this one is NA, the rest count. */
+			/* Per event, not all or nothing: this one is NA, the rest count.
+			 * PAPI says "Event does not exist" for a name it knows when the
+			 * CPU lends no counter to this machine (a VM without a vPMU). */
 			failed[i] = true;
-			snprintf(failed_reason[i], 160, "%s: %s", req->names[i], PAPI_strerror(rc));
+			if (rc == PAPI_ENOEVNT && !hardware_counters_exist())
+				snprintf(failed_reason[i], 160, "%s: this machine exposes no hardware counters "
+					 "(a virtual machine without a virtual PMU?)", req->names[i]);
+			else
+				snprintf(failed_reason[i], 160, "%s: %s", req->names[i], PAPI_strerror(rc));
 			continue;
 		}
 		cs->papi_slot[i] = cs->papi_count++;
