@@ -150,6 +150,13 @@ fail:
 	return EXIT_USAGE;
 }
 
+/* Below this per-pair limit the stopping rule has too few samples to work with. */
+#define MIN_PAIR_LIMIT_S 0.005
+/* What a pair costs beyond its sampling: starting and pinning the agents,
+ * warm-up, writing the row (seen here: 8 pairs at the 5 ms limit, plots
+ * included, took 0.5-0.7 s). */
+#define PAIR_OVERHEAD_S 0.02
+
 static int measure(struct run *r, void *arg, double budget_s)
 {
 	struct latency_plan *plan = arg;
@@ -160,7 +167,14 @@ static int measure(struct run *r, void *arg, double budget_s)
 		double pairs = (double)plan->nkernels * plan->ncpus * (plan->ncpus - 1);
 		double share = budget_s * 0.8 / (pairs * 1.1);
 		if (share < plan->measure.time_limit_s)
-			plan->measure.time_limit_s = share < 0.005 ? 0.005 : share;
+			plan->measure.time_limit_s = share < MIN_PAIR_LIMIT_S ? MIN_PAIR_LIMIT_S : share;
+		/* Still too many pairs (a large machine): measure a sample that
+		 * covers every pair class rather than overrun the budget. */
+		double affordable = budget_s * 0.8 / (1.1 * (MIN_PAIR_LIMIT_S + PAIR_OVERHEAD_S));
+		if (share < MIN_PAIR_LIMIT_S && !plan->resume) {
+			long per_kernel = (long)(affordable / plan->nkernels);
+			plan->max_pairs = per_kernel < PAIR_CLASS_COUNT ? PAIR_CLASS_COUNT : per_kernel;
+		}
 	}
 	if (!r->quiet)
 		printf("\nlatency: %d kernels x %d CPUs (%d ordered pairs each)\n", plan->nkernels,

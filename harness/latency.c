@@ -1,4 +1,6 @@
 #include "harness/latency.h"
+#include "harness/pairs.h"
+#include "harness/shuffle.h"
 
 #include <errno.h>
 #include <math.h>
@@ -110,27 +112,11 @@ static int home_of(const struct latency_plan *p, const struct topology *t, int c
 	return place ? place->numa_node : -1;
 }
 
-/* splitmix64: a small, well-mixed generator, so a recorded seed replays the
- * same pair order on any libc. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* Shuffled so that slow drift (thermal, the host moving vCPUs) spreads over
  * the matrix as noise instead of painting one region of it. */
 static void shuffle_jobs(struct job *jobs, long n, unsigned long seed)
 {
-	uint64_t state = seed;
-	for (long i = n - 1; i > 0; i--) {
-		long j = (long)(next_random(&state) % (uint64_t)(i + 1));
-		struct job tmp = jobs[i];
-		jobs[i] = jobs[j];
-		jobs[j] = tmp;
-	}
+	shuffle(jobs, (size_t)n, sizeof *jobs, seed);
 }
 
 static void format_number(char *buf, size_t size, double value)
@@ -398,7 +384,7 @@ static json_t *plan_description(const struct latency_plan *p)
 		json_array_append_new(cpus, json_integer(p->cpus[i]));
 	const char *home = p->home == HOME_FIRST ? "first" : p->home == HOME_SECOND ? "second" : "node";
 	const struct measure_options *m = &p->measure;
-	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:s}",
+	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:s}",
 			 "kernels", kernels, "cpus_topology_order", cpus, "home", home,
 			 "home_node", p->home == HOME_NODE ? p->home_node : -1,
 			 "seed", (json_int_t)p->seed, "agents", agent_kind_name(m->agents),
@@ -406,7 +392,7 @@ static json_t *plan_description(const struct latency_plan *p)
 			 "fixed_samples", (json_int_t)m->fixed_samples,
 			 "precision", m->precision, "time_limit_s", m->time_limit_s,
 			 "sample_target_ns", m->sample_target_ns, "watchdog_s", m->watchdog_s,
-			 "statistic_plotted", p->stat,
+			 "statistic_plotted", p->stat, "max_pairs", (json_int_t)p->max_pairs,
 			 "values", "one-way latency = round trip / 2, in ns");
 }
 
@@ -454,6 +440,8 @@ int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct 
 	struct measure_options *m = &p->measure;
 	m->pause = json_is_true(json_object_get(e, "pause"));
 	m->fixed_samples = (long)json_integer_value(json_object_get(e, "fixed_samples"));
+	/* the same seed and limit choose the same sample of pairs again */
+	p->max_pairs = (long)json_integer_value(json_object_get(e, "max_pairs"));
 	m->precision = json_number_value(json_object_get(e, "precision"));
 	m->time_limit_s = json_number_value(json_object_get(e, "time_limit_s"));
 	m->sample_target_ns = json_number_value(json_object_get(e, "sample_target_ns"));
@@ -550,9 +538,14 @@ fail:
 int latency_experiment(struct run *r, const struct latency_plan *p)
 {
 	char err[ERRLEN], path[PATH_MAX];
-	long njobs = (long)p->nkernels * p->ncpus * (p->ncpus - 1), done = 0, failed = 0;
-	struct job *jobs = calloc((size_t)njobs, sizeof *jobs);
-	struct outcome *results = calloc((size_t)njobs, sizeof *results);
+	long all_pairs = (long)p->ncpus * (p->ncpus - 1), per_class[PAIR_CLASS_COUNT];
+	struct cpu_pair *pairs = calloc((size_t)all_pairs, sizeof *pairs);
+	long npairs = pairs ? pairs_choose(&r->topology, p->cpus, p->ncpus, p->max_pairs, p->seed, pairs,
+					   per_class)
+			    : -1;
+	long njobs = (long)p->nkernels * (npairs > 0 ? npairs : 0), done = 0, failed = 0;
+	struct job *jobs = calloc((size_t)(njobs ? njobs : 1), sizeof *jobs);
+	struct outcome *results = calloc((size_t)(njobs ? njobs : 1), sizeof *results);
 	struct csv_writer csv = { .fd = -1 };
 	struct reference ref = { .run_started = monotonic_ns() };
 	json_t *experiments = json_object_get(r->meta, "experiments");
@@ -581,16 +574,32 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	if (json_array_size(ref.log) > 0)
 		ref.first_ns = json_number_value(json_object_get(json_array_get(ref.log, 0), "median_ns"));
 	json_object_set_new(experiment, "status", json_string("running"));
-	if (jobs == NULL || results == NULL) {
-		fprintf(stderr, "cohmap: out of memory for %ld pairs\n", njobs);
+	if (npairs < 0 || jobs == NULL || results == NULL) {
+		fprintf(stderr, "cohmap: out of memory for %ld pairs\n", all_pairs * p->nkernels);
 		goto out;
+	}
+	if (npairs < all_pairs) {
+		char classes[ERRLEN] = "";
+		size_t used = 0;
+		json_t *sample = json_object();
+		for (int c = 0; c < PAIR_CLASS_COUNT; c++)
+			if (per_class[c]) {
+				used += (size_t)snprintf(classes + used, used < sizeof classes ? sizeof classes - used : 0,
+							 "%s%s %ld", used ? ", " : "", pair_class_name(c), per_class[c]);
+				if (used >= sizeof classes)
+					used = sizeof classes - 1;
+				json_object_set_new(sample, pair_class_name(c), json_integer(per_class[c]));
+			}
+		json_object_set_new(experiment, "pairs_sampled_per_class", sample);
+		run_warn(r, "latency: the time budget holds %ld of the %ld ordered pairs per kernel: measured a "
+			 "sample that covers every pair class (%s); the heatmaps leave the other cells empty. "
+			 "For the full matrix: cohmap latency with the same -c (it has no budget), or a larger --budget",
+			 npairs, all_pairs, classes);
 	}
 	long n = 0;
 	for (int k = 0; k < p->nkernels; k++)
-		for (int a = 0; a < p->ncpus; a++)
-			for (int b = 0; b < p->ncpus; b++)
-				if (a != b)
-					jobs[n++] = (struct job){ p->kernels[k], p->cpus[a], p->cpus[b] };
+		for (long i = 0; i < npairs; i++)
+			jobs[n++] = (struct job){ p->kernels[k], pairs[i].a, pairs[i].b };
 	shuffle_jobs(jobs, njobs, p->seed);
 	for (long j = 0; j < njobs; j++)
 		results[j].status = PAIR_PENDING;
@@ -684,6 +693,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 out:
 	if (csv.fd >= 0)
 		csv_writer_close(&csv, err);
+	free(pairs);
 	free(jobs);
 	free(results);
 	return exit_code;

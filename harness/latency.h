@@ -20,6 +20,7 @@ struct latency_plan {
 	unsigned long seed;
 	const char *stat;         /* what the heatmap shows */
 	bool resume;              /* keep the ok rows of an existing latency.csv */
+	long max_pairs;           /* per kernel; 0: every ordered pair (see harness/pairs.h) */
 	const char *events_option;  /* --events as given (NULL: only disturbance events) */
 	bool owns_events_option;    /* copied from a resumed run's meta.json */
 	struct event_request events;

@@ -1,8 +1,11 @@
 #include "plots/channels_plots.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "harness/common.h"
+#include "harness/csv.h"
 #include "plots/csvplot.h"
 
 /* Draws each image with its own assignment after the shared ones. */
@@ -10,8 +13,23 @@ static int draw(const char *script, const char *dir, const char *csv, const char
 		const char *list, const char *stat, const char *const *images,
 		const char *const *own, int count, const char **drawn, char *err)
 {
-	char a_list[600], a_stat[64];
+	char a_list[600], a_stat[64], path[4096];
 	int n = 0;
+	/* A run whose budget ran out before the first point, or whose points all
+	 * failed, wrote a valid CSV with no ok row: nothing to draw, no error. */
+	struct csv rows;
+	snprintf(path, sizeof path, "%s/%s", dir, csv);
+	if (csv_read(path, &rows, err) != 0)
+		return -1;
+	bool any_ok = false;
+	for (int r = 0; r < rows.nrows && !any_ok; r++) {
+		const char *status = csv_cell(&rows, r, "status");
+		any_ok = status && strcmp(status, "ok") == 0;
+	}
+	csv_free(&rows);
+	drawn[0] = NULL;
+	if (!any_ok)
+		return 0;
 	snprintf(a_list, sizeof a_list, "%s='%s'", list_name, list ? list : "");
 	snprintf(a_stat, sizeof a_stat, "stat='%s'", stat);
 	for (int i = 0; i < count; i++) {

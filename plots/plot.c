@@ -41,7 +41,16 @@ int plot_script_path(const char *script, char *path, size_t size, char *err)
 
 	if (env && *env)
 		dirs[ndirs++] = env;
-	if (realpath("/proc/self/exe", exe)) {
+	/* readlink, not realpath: when the binary is rebuilt while a run goes
+	 * on, the link reads "<path> (deleted)" and realpath fails; the
+	 * scripts beside the new binary are still the right ones. */
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		static const char deleted[] = " (deleted)";
+		size_t n = (size_t)len, d = sizeof(deleted) - 1;
+		if (n > d && strcmp(exe + n - d, deleted) == 0)
+			exe[n - d] = '\0';
 		char *slash = strrchr(exe, '/');
 		if (slash)
 			*slash = '\0';
