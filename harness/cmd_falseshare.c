@@ -18,7 +18,7 @@ static int measure_falseshare(const struct command *cmd, struct options *o, int 
 
 static const char *const falseshare_options[] = {
 	"cpus", "threads", "kind", "distances", "placement", "pairs", "rounds", "run-ms", "events",
-	"home", "watchdog", "seed", "output", "topology", "quiet", "help", NULL,
+	"agents", "home", "watchdog", "seed", "output", "topology", "quiet", "help", NULL,
 };
 
 const struct command command_falseshare = {
@@ -30,6 +30,7 @@ const struct command command_falseshare = {
 		    "  cohmap falseshare -c 0,1 --kind store --distances 0,8,64,128 --pairs none\n"
 		    "  cohmap falseshare --threads 8 --placement l3,cross-socket --rounds 9\n"
 		    "  cohmap falseshare -c S0:0-7 --pairs classes --run-ms 50 -o results/fs\n"
+		    "  cohmap falseshare -c 0,1 --agents sysv  # processes sharing SysV shm, not threads\n"
 		    "  cohmap falseshare --events MACHINE_CLEARS:MEMORY_ORDERING   # default: auto; none\n",
 	.run = measure_falseshare,
 };

@@ -16,16 +16,18 @@ static int compare_sharing(const struct command *cmd, struct options *o, int arg
 }
 
 static const char *const ipc_options[] = {
-	"cpus", "kernel", "agents", "rounds", "home", "pause", "samples", "precision", "time-limit",
-	"sample-us", "watchdog", "seed", "output", "topology", "quiet", "help", NULL,
+	"cpus", "kernel", "agents", "rounds", "sizes", "home", "pause", "samples", "precision",
+	"time-limit", "sample-us", "watchdog", "seed", "output", "topology", "quiet", "help", NULL,
 };
 
 const struct command command_ipc = {
 	.name = "ipc",
-	.summary = "threads against processes (fork-shared, sysv, posix, memfd): same kernel, interleaved",
+	.summary = "threads against processes (fork-shared, sysv, posix, memfd): latency and stream copy "
+		   "bandwidth, interleaved (ipc.csv, ipc.png, ipc-bandwidth.png)",
 	.options = ipc_options,
-	.examples = "  cohmap ipc                              # all kinds, one pair per class, 5 rounds\n"
+	.examples = "  cohmap ipc                              # all kinds, one pair per class, 8 rounds\n"
 		    "  cohmap ipc --agents thread,sysv --rounds 20\n"
-		    "  cohmap ipc -k cas_bounce -c S0:0-3\n",
+		    "  cohmap ipc -k cas_bounce -c S0:0-3\n"
+		    "  cohmap ipc --sizes 8M                  # the stream copy through an 8 MiB ring (default 1M)\n",
 	.run = compare_sharing,
 };

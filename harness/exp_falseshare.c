@@ -511,6 +511,13 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 		goto usage;
 	}
+	int agents = o->agents ? agent_kind_from_name(o->agents) : AGENTS_THREADS;
+	if (agents < 0) {
+		fprintf(stderr, "cohmap %s: --agents must be thread, fork-shared, sysv, posix or memfd (got '%s')\n",
+			cmd, o->agents);
+		goto usage;
+	}
+	p->agents = (enum agent_kind)agents;
 	if ((p->ncpus = command_cpus(cmd, o, t, p->cpus, t->ncpus, 2)) < 0)
 		goto usage;
 	if (p->threads > p->ncpus) {
@@ -563,7 +570,8 @@ usage:
 }
 
 /* What one run costs beyond its run time (starting and joining the threads,
- * allocating and placing the memory), timed with one short padded run. */
+ * or forking the processes, allocating and placing the memory), timed with
+ * one short padded run of the agents the plan uses. */
 static double run_overhead_s(const struct falseshare_plan *p, const struct run *r)
 {
 	const struct fs_group *g = NULL;
@@ -578,7 +586,8 @@ static double run_overhead_s(const struct falseshare_plan *p, const struct run *
 				    .stride = p->padded_stride, .line_size = p->line_size,
 				    .run_ms = run_ms, .home_node = -1,
 				    .watchdog_s = p->watchdog_s, .clock = &r->clock,
-				    .events = p->events.n > 0 ? &p->events : NULL };
+				    .events = p->events.n > 0 ? &p->events : NULL,
+				    .agents = p->agents };
 	uint64_t t0 = monotonic_ns();
 	if (res)
 		fs_run(&q, res, &home, reason);

@@ -12,13 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "harness/agents.h"
 #include "harness/common.h"
 #include "harness/counters.h"
 #include "harness/latency.h"
 #include "harness/results.h"
 #include "kernels/falseshare.h"
 
-/* ---- one run: n pinned threads, started together ---- */
+/* ---- one run: n pinned agents (threads or processes), started together ---- */
 
 struct fs_run_request {
 	const struct fs_kind *kind;          /* the update loop, or NULL for... */
@@ -33,10 +34,15 @@ struct fs_run_request {
 	double watchdog_s;
 	const struct clock_info *clock;
 	const struct event_request *events;  /* counted per thread around its window; NULL: none */
+	/* Threads (the default), or processes with the counters in shared
+	 * memory of this kind: the same lines, reached through another
+	 * process's page tables. */
+	enum agent_kind agents;
 };
 
 struct fs_thread_result {
 	uint64_t ops;        /* updates (loads, items) the thread did and verified */
+	uint32_t counter;    /* what its counter held at the end (at distance 0: the shared word) */
 	double seconds;      /* from the start signal to its last operation */
 	double start_s;      /* when it saw the start signal, from the earliest thread's */
 	double on_cpu;       /* share of its window the thread really ran (CPU time / wall time) */
@@ -110,6 +116,7 @@ struct falseshare_plan {
 	long nclass_pairs;
 	const struct fs_kind *pair_kind;
 	int threads;                /* asked for; a placement may hold fewer */
+	enum agent_kind agents;     /* threads, or processes over one kind of shared memory */
 	long rounds;
 	double run_ms;
 	double watchdog_s;

@@ -2,6 +2,14 @@
  * update their counters until a common end time (or until their fixed work is
  * done), then each thread's counter is checked against its own count.
  *
+ * The "threads" may be processes (--agents): the region is then shared memory
+ * of that kind, and everything a thread writes — its counter, its record, its
+ * results — is in the region, so the parent reads the children's work from it
+ * as it reads the threads'. Pointers into the region stay valid in a child:
+ * fork keeps the mapping at the same address, and a memfd child maps its file
+ * there again (harness/agents.c). What the session points to outside the
+ * region (kind, clock, events) is read-only, and the child's copy is the same.
+ *
  * Layout of the run's memory (one region, first touched on the home node).
  * Every item below starts a block of two lines, so nothing the harness touches
  * shares a line with a counter or with another thread's data; only the
@@ -229,7 +237,8 @@ enum fs_run_status fs_run(const struct fs_run_request *q, struct fs_thread_resul
 		set_error(reason, "cannot run %d threads with %zu-byte lines", q->n, q->line_size);
 		return FS_RUN_FAILED;
 	}
-	if (shared_region_create(&region, harness_bytes + counter_bytes, q->home_node, err) != 0) {
+	if (shared_region_create_for(&region, harness_bytes + counter_bytes, q->home_node, q->agents,
+				     err) != 0) {
 		set_error(reason, "%s", err);
 		return FS_RUN_FAILED;
 	}
@@ -271,8 +280,8 @@ enum fs_run_status fs_run(const struct fs_run_request *q, struct fs_thread_resul
 		spec[i] = (struct agent_spec){ .cpu = q->cpus[i], .role = fs_thread_role, .arg = t };
 	}
 	struct supervision sv = { .heartbeat = s->heartbeat, .abort = s->abort,
-				  .stall_limit_s = q->watchdog_s + 0.5 };
-	enum agents_outcome outcome = agents_run(AGENTS_THREADS, spec, q->n, &sv, results, err);
+				  .stall_limit_s = q->watchdog_s + 0.5, .region = &region };
+	enum agents_outcome outcome = agents_run(q->agents, spec, q->n, &sv, results, err);
 	*home_node = region.actual_node;
 	switch (outcome) {
 	case AGENTS_ABANDONED:
@@ -307,6 +316,8 @@ enum fs_run_status fs_run(const struct fs_run_request *q, struct fs_thread_resul
 		for (int i = 0; i < q->n; i++)
 			out[i] = (struct fs_thread_result){
 				.ops = threads[i]->ops,
+				.counter = q->workload ? (uint32_t)atomic_load(&threads[i]->stats->items)
+					   : atomic_load(threads[i]->agent.counter),
 				.seconds = ticks_to_ns(q->clock, threads[i]->end_tick -
 							     threads[i]->start_tick) / 1e9,
 				.start_s = ticks_to_ns(q->clock, threads[i]->start_tick - first) / 1e9,

@@ -37,7 +37,7 @@
 static const char *const fs_columns[] = {
 	"sweep", "placement", "pair_class", "threads", "cpus", "kind", "role", "thread", "cpu",
 	"distance_bytes", "padded_stride_bytes", "counter_bytes", "line_size_bytes", "home_node",
-	"rounds", "rounds_used", "repeated_runs", "disturbed_runs", "run_ms", "status",
+	"agents", "rounds", "rounds_used", "repeated_runs", "disturbed_runs", "run_ms", "status",
 	"false_shared_ops", "padded_ops", "false_shared_ops_per_s", "padded_ops_per_s",
 	"slowdown", "slowdown_min", "slowdown_max",
 	/* coherence events per operation (harness/counters.h), NA with a reason */
@@ -301,6 +301,7 @@ static void measure_point(struct sweep *sw, const struct point *pt, struct point
 		.watchdog_s = p->watchdog_s,
 		.clock = &sw->r->clock,
 		.events = p->events.n > 0 ? &p->events : NULL,
+		.agents = p->agents,
 	};
 	for (int round = 0; round < rounds; round++) {
 		/* Alternating which layout goes first keeps a steady drift
@@ -426,7 +427,7 @@ static uint64_t size_fix_work(const struct sweep *sw, const struct fs_group *g)
 		.workload = &fs_workload_worker_stats, .cpus = g->cpus, .n = g->n,
 		.stride = fs_workload_worker_stats.struct_bytes, .line_size = p->line_size,
 		.items = FIX_CALIBRATION_ITEMS, .home_node = home_of(p, &sw->r->topology, g->cpus),
-		.watchdog_s = p->watchdog_s, .clock = &sw->r->clock,
+		.watchdog_s = p->watchdog_s, .clock = &sw->r->clock, .agents = p->agents,
 	};
 	double target_s = p->run_ms / 1e3, slowest = 0;
 	while (res && fs_run(&q, res, &home, reason) == FS_RUN_OK) {
@@ -484,6 +485,7 @@ static int write_rows(struct sweep *sw, const struct point *pt, const struct poi
 			 pt->kind ? FS_COUNTER_BYTES : fs_workload_worker_stats.struct_bytes);
 		snprintf(cells[c++], ERRLEN, "%zu", p->line_size);
 		snprintf(cells[c++], ERRLEN, "%d", o->home_node);
+		snprintf(cells[c++], ERRLEN, "%s", agent_kind_name(p->agents));
 		snprintf(cells[c++], ERRLEN, "%ld", p->rounds);
 		snprintf(cells[c++], ERRLEN, "%d", o->rounds_used);
 		snprintf(cells[c++], ERRLEN, "%d", o->repeated);
@@ -720,9 +722,10 @@ static json_t *plan_description(const struct sweep *sw)
 	}
 	const char *home = p->home == HOME_FIRST ? "first" : p->home == HOME_SECOND ? "second" : "node";
 	return json_pack(
-		"{s:s, s:i, s:o, s:o, s:o, s:s, s:I, s:s, s:I, s:f, s:f, s:I, s:s, s:i, s:I, s:s,"
+		"{s:s, s:i, s:s, s:o, s:o, s:o, s:s, s:I, s:s, s:I, s:f, s:f, s:I, s:s, s:i, s:I, s:s,"
 		" s:I, s:s, s:I, s:I, s:s}",
-		"status", "running", "threads_requested", p->threads, "kinds", kinds,
+		"status", "running", "threads_requested", p->threads,
+		"agents", agent_kind_name(p->agents), "kinds", kinds,
 		"distances_bytes", distances, "placements", placements,
 		"pairs", fs_pairs_name(p->pairs), "pairs_planned", (json_int_t)p->npairs,
 		"pair_kind", p->pair_kind->name, "pair_distance_bytes", (json_int_t)FS_PAIR_DISTANCE,
@@ -823,9 +826,13 @@ static void print_plan(const struct sweep *sw)
 {
 	const struct falseshare_plan *p = sw->p;
 	const struct topology *t = &sw->r->topology;
-	printf("\nfalseshare: %d threads per run; line %zu B (%s); padded baseline: counters %zu B "
-	       "apart (2 lines); counters %zu B\n", p->threads, p->line_size, t->source,
+	printf("\nfalseshare: %d %s per run; line %zu B (%s); padded baseline: counters %zu B "
+	       "apart (2 lines); counters %zu B\n", p->threads,
+	       p->agents == AGENTS_THREADS ? "threads" : "processes", p->line_size, t->source,
 	       p->padded_stride, FS_COUNTER_BYTES);
+	if (p->agents != AGENTS_THREADS)
+		printf("  agents: processes sharing the counters through %s memory\n",
+		       agent_kind_name(p->agents));
 	for (int g = 0; g < FS_PLACEMENT_COUNT; g++) {
 		const struct fs_group *grp = &p->groups[g];
 		if (!grp->requested)

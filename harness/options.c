@@ -55,10 +55,11 @@ static const struct option_def option_table[] = {
 	  "CPU pairs of the slowdown heatmap: all, classes (one pair per pair class) or none", AT(pairs) },
 	{ "rounds", 0, OPT_LONG, "N", NULL, 1, 1000,
 	  "interleaved rounds per point: falseshare (false-shared/padded run pairs, slowdown = median of "
-	  "their ratios; default 5), ipc (every sharing kind once per round; default 8)", AT(rounds) },
+	  "their ratios; default 5), ipc (every sharing kind, latency and bandwidth, once per round; default 8)", AT(rounds) },
 	{ "run-ms", 0, OPT_DOUBLE, "MS", "20", 1, 10000, "length of one timed run", AT(run_ms) },
 	{ "sizes", 0, OPT_STRING, "SIZES", NULL, 0, 0,
-	  "sizes in bytes: a list (64,4K,1M) or MIN-MAX, doubling (64-64M); K, M, G are KiB, MiB, GiB", AT(sizes) },
+	  "sizes in bytes: a list (64,4K,1M) or MIN-MAX, doubling (64-64M); K, M, G are KiB, MiB, GiB; "
+	  "ipc: one size, the stream copy's ring (default 1M)", AT(sizes) },
 	{ "channel", 0, OPT_STRING, "LIST", NULL, 0, 0,
 	  "channels: ring, pipe, vmsplice, socket, process_vm_readv, handover (default: all)", AT(channels) },
 	{ "mapping", 0, OPT_STRING, "LIST", NULL, 0, 0,

@@ -94,14 +94,16 @@ static const struct prose {
 	  "huge pages by the ratio of the page sizes. MAP_POPULATE moves that cost from the touch "
 	  "into the creation." },
 	{ "ipc", "Threads against processes",
-	  "The same cache-line handoff on the same CPU pairs, with its two agents as threads of "
-	  "one process and as processes sharing memory through fork + MAP_SHARED, SysV shm, POSIX "
-	  "shm and a memfd, interleaved round by round so that a change of the machine touches "
-	  "every kind alike. The result is each kind's difference to threads in the same round.",
-	  "A difference whose spread over the rounds straddles zero means none could be measured: "
-	  "the coherence protocol moves cache lines and does not know which process owns them. A "
-	  "real difference points at placement (NUMA node, page size), not at threads or "
-	  "processes." },
+	  "The same cache-line handoff (latency) and the same stream copy (a producer writes a "
+	  "ring, the consumer copies it out: bandwidth) on the same CPU pairs, with the two agents "
+	  "as threads of one process and as processes sharing memory through fork + MAP_SHARED, "
+	  "SysV shm, POSIX shm and a memfd, all interleaved round by round in a shuffled order so "
+	  "that a change of the machine touches every kind alike. The result is each kind's "
+	  "difference to threads in the same round, one chart per measure.",
+	  "A difference whose spread over the rounds straddles zero, or a sign test that finds "
+	  "none, means none could be measured: the coherence protocol moves cache lines and does "
+	  "not know which process owns them. A real difference points at placement (NUMA node, "
+	  "page size), not at threads or processes." },
 };
 
 static const struct prose *prose_of(const char *name)

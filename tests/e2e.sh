@@ -106,15 +106,44 @@ echo "== threads against processes"
 shm_before=$(ipcs -m | grep -c '^0x' || true)
 "$cohmap" ipc -c 0,1 --rounds 2 -n 10 -q -o "$tmp/ipc"
 check "ipc exits 0" test $? = 0
+ipc_csv=$tmp/ipc/ipc.csv ipc_sum=$tmp/ipc/ipc-summary.csv
+check "ipc.csv: one row per measurement, latency and bandwidth columns with units" \
+	grep -q '^round,agents,metric,kernel,cpu_a,cpu_b,pair_class,home_node,status,samples,buffer_bytes,min_ns,p10_ns,median_ns,p90_ns,min_gbps,p10_gbps,median_gbps,p90_gbps,same_physical_page,reason$' "$ipc_csv"
+# Columns by name: field N of the header.
+ipc_col() { head -1 "$1" | tr ',' '\n' | grep -nx "$2" | cut -d: -f1; }
+i_agents=$(ipc_col "$ipc_csv" agents) i_metric=$(ipc_col "$ipc_csv" metric) i_status=$(ipc_col "$ipc_csv" status)
+i_ns=$(ipc_col "$ipc_csv" median_ns) i_gbps=$(ipc_col "$ipc_csv" median_gbps) i_bytes=$(ipc_col "$ipc_csv" buffer_bytes)
+i_kernel=$(ipc_col "$ipc_csv" kernel) i_page=$(ipc_col "$ipc_csv" same_physical_page)
 for kind in thread fork-shared sysv posix memfd; do
-	check "ipc.csv has 2 ok rounds for $kind" test "$(awk -F, -v k="$kind" '$2 == k && $8 == "ok"' "$tmp/ipc/ipc.csv" | wc -l)" = 2
+	check "ipc.csv has 2 ok latency rounds for $kind, each with a latency in ns" test "$(awk -F, \
+		-v a="$i_agents" -v m="$i_metric" -v s="$i_status" -v ns="$i_ns" -v g="$i_gbps" -v k="$kind" \
+		'$a == k && $m == "latency" && $s == "ok" && $ns + 0 > 0 && $g == "NA"' "$ipc_csv" | wc -l)" = 2
+	check "ipc.csv has 2 ok bandwidth rounds for $kind: the copy kernel, a 1 MiB ring, GB/s > 0" test "$(awk -F, \
+		-v a="$i_agents" -v m="$i_metric" -v s="$i_status" -v ns="$i_ns" -v g="$i_gbps" -v b="$i_bytes" \
+		-v kn="$i_kernel" -v k="$kind" \
+		'$a == k && $m == "bandwidth" && $s == "ok" && $kn == "copy" && $b == 1048576 && $g + 0 > 0 && $ns == "NA"' \
+		"$ipc_csv" | wc -l)" = 2
 done
 if [[ $(id -u) == 0 ]]; then
-	check "as root, every process kind maps the same physical page" \
-		test "$(awk -F, 'NR > 1 && $2 != "thread" {print $14}' "$tmp/ipc/ipc.csv" | sort -u)" = yes
+	check "as root, every process kind maps the same physical page (latency and bandwidth)" \
+		test "$(awk -F, -v a="$i_agents" -v c="$i_page" 'NR > 1 && $a != "thread" {print $c}' "$ipc_csv" | sort -u)" = yes
 fi
-check "ipc-summary.csv has one row per kind" test "$(($(wc -l <"$tmp/ipc/ipc-summary.csv") - 1))" = 5
-check "ipc chart drawn" is_png "$tmp/ipc/ipc.png"
+check "ipc-summary.csv has one row per kind and metric" test "$(($(wc -l <"$ipc_sum") - 1))" = 10
+s_metric=$(ipc_col "$ipc_sum" metric) s_agents=$(ipc_col "$ipc_sum" agents)
+s_dns=$(ipc_col "$ipc_sum" diff_to_thread_ns) s_dg=$(ipc_col "$ipc_sum" diff_to_thread_gbps)
+s_gmin=$(ipc_col "$ipc_sum" round_min_gbps) s_gmax=$(ipc_col "$ipc_sum" round_max_gbps)
+check "bandwidth summary: every kind has a difference to threads in GB/s (threads: 0) and a spread" \
+	test "$(awk -F, -v m="$s_metric" -v a="$s_agents" -v d="$s_dg" -v lo="$s_gmin" -v hi="$s_gmax" \
+		'$m == "bandwidth" && $d + 0 == $d && $lo + 0 > 0 && $hi + 0 >= $lo + 0 && ($a != "thread" || $d + 0 == 0)' \
+		"$ipc_sum" | wc -l)" = 5
+check "latency summary: every kind has a difference to threads in ns" \
+	test "$(awk -F, -v m="$s_metric" -v d="$s_dns" '$m == "latency" && $d + 0 == $d' "$ipc_sum" | wc -l)" = 5
+check "ipc latency chart drawn" is_png "$tmp/ipc/ipc.png"
+check "ipc bandwidth chart drawn" is_png "$tmp/ipc/ipc-bandwidth.png"
+check "meta.json: the stream copy's ring" test "$(jq .experiments.ipc.stream.buffer_bytes "$tmp/ipc/meta.json")" = 1048576
+"$cohmap" ipc -c 0,1 --agents thread,sysv --sizes 256K --rounds 1 -n 5 -q -o "$tmp/ipc256"
+check "ipc --sizes 256K streams through a 256 KiB ring" test "$(awk -F, -v m="$i_metric" -v b="$i_bytes" \
+	'$m == "bandwidth" {print $b}' "$tmp/ipc256/ipc.csv" | sort -u)" = 262144
 "$cohmap" latency -c 0,1 -k load_store --agents memfd --time-limit 2 --precision 0.01 -q -o "$tmp/killed" &
 pid=$!
 sleep 1

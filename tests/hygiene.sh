@@ -191,5 +191,35 @@ if "$cohmap" latency --help 2>/dev/null | grep -q -- '--agents'; then
 	all_clean "$pid"
 fi
 
+# False sharing with its threads as processes: the counters live in the
+# shared memory of the kind, every child's counter is checked by the parent
+# (status ok), and nothing is left when the run ends or its parent is killed.
+if "$cohmap" falseshare --help 2>/dev/null | grep -q -- '--agents'; then
+	fs=(falseshare -c 0,1 -q --kind fetch_add,store --distances 0,8,128 --pairs none --rounds 1 --run-ms 2)
+	for kind in sysv memfd; do
+		echo "== falseshare --agents $kind, run to the end"
+		snapshot
+		start "${fs[@]}" --agents "$kind" -o "$tmp/fs-$kind"
+		wait "$pid"
+		check "falseshare --agents $kind exits 0" test $? = 0
+		csv=$tmp/fs-$kind/falseshare.csv
+		c_agents=$(head -1 "$csv" | tr ',' '\n' | grep -nx agents | cut -d: -f1)
+		c_status=$(head -1 "$csv" | tr ',' '\n' | grep -nx status | cut -d: -f1)
+		c_ops=$(head -1 "$csv" | tr ',' '\n' | grep -nx false_shared_ops | cut -d: -f1)
+		# 2 kinds x 3 distances x 2 threads, and the fix demo's 2 rows
+		check "14 rows, each agents=$kind, status ok and with operations" test "$(awk -F, \
+			-v a="$c_agents" -v s="$c_status" -v o="$c_ops" -v k="$kind" \
+			'NR > 1 && $a == k && $s == "ok" && $o + 0 > 0' "$csv" | wc -l)" = 14
+		check "meta.json records the agents" \
+			test "$(jq -r .experiments.falseshare.agents "$tmp/fs-$kind/meta.json")" = "$kind"
+		all_clean "$pid"
+	done
+	echo "== falseshare --agents posix, parent killed with SIGKILL"
+	snapshot
+	start falseshare -c 0,1 -q --agents posix --rounds 50 --run-ms 20 -o "$tmp/fs-killed"
+	kill_parent_after 1.5
+	all_clean "$pid"
+fi
+
 echo "hygiene: $failures failed"
 [[ $failures == 0 ]]

@@ -178,6 +178,68 @@ static void the_fix_demo_does_the_same_work_packed_and_padded(void **state)
 	}
 }
 
+/* Shared memory of this process that outlives a run: a SysV attachment, a
+ * POSIX shm file or a memfd still mapped (all show in /proc/self/maps). */
+static int leftover_shared_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, "SYSV") != NULL || strstr(line, "/dev/shm/") != NULL ||
+		     strstr(line, "memfd:cohmap") != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* The agents as processes: each child's updates must reach the parent
+ * through the shared memory kind, so the totals the parent reads are the
+ * children's work: at distance 0 the one word holds every fetch_add of both,
+ * apart each counter holds its own process's count. */
+static void processes_share_the_counters_through_each_kind(void **state)
+{
+	(void)state;
+	static const enum agent_kind kinds[] = { AGENTS_FORK_SHARED, AGENTS_SYSV, AGENTS_POSIX,
+						 AGENTS_MEMFD };
+	int before = leftover_shared_mappings();
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+		for (size_t stride = 0; stride <= 8; stride += 8) {
+			struct fs_thread_result res[2];
+			char reason[ERRLEN];
+			int home;
+			struct fs_run_request q = {
+				.kind = &fs_kind_fetch_add, .cpus = cpus, .n = 2, .stride = stride,
+				.line_size = 64, .run_ms = 1, .home_node = -1, .watchdog_s = 5,
+				.clock = &clock_, .agents = kinds[k],
+			};
+			enum fs_run_status st = fs_run(&q, res, &home, reason);
+			if (st != FS_RUN_OK)
+				fail_msg("%s at %zu B: %s", agent_kind_name(kinds[k]), stride, reason);
+			assert_true(res[0].ops > 0 && res[1].ops > 0);
+			if (stride == 0) {
+				assert_int_equal(res[0].counter, (uint32_t)(res[0].ops + res[1].ops));
+				assert_int_equal(res[1].counter, res[0].counter);
+			} else {
+				assert_int_equal(res[0].counter, (uint32_t)res[0].ops);
+				assert_int_equal(res[1].counter, (uint32_t)res[1].ops);
+			}
+		}
+	/* the fix demo's fixed work, in SysV memory */
+	struct fs_thread_result res[2];
+	char reason[ERRLEN];
+	int home;
+	struct fs_run_request q = {
+		.workload = &fs_workload_worker_stats, .cpus = cpus, .n = 2,
+		.stride = fs_workload_worker_stats.struct_bytes, .line_size = 64, .items = 20000,
+		.home_node = -1, .watchdog_s = 5, .clock = &clock_, .agents = AGENTS_SYSV,
+	};
+	assert_int_equal(fs_run(&q, res, &home, reason), FS_RUN_OK);
+	assert_int_equal(res[0].ops, 20000);
+	assert_int_equal(res[1].counter, 20000);
+	assert_int_equal(leftover_shared_mappings(), before);
+}
+
 static void disturbance_is_named(void **state)
 {
 	(void)state;
@@ -389,6 +451,7 @@ int main(void)
 		cmocka_unit_test(the_fix_workload_checks_its_struct),
 		cmocka_unit_test(every_kind_and_distance_runs_and_verifies_each_counter),
 		cmocka_unit_test(the_fix_demo_does_the_same_work_packed_and_padded),
+		cmocka_unit_test(processes_share_the_counters_through_each_kind),
 		cmocka_unit_test(disturbance_is_named),
 		cmocka_unit_test(placements_follow_the_topology),
 		cmocka_unit_test(a_small_budget_shrinks_the_plan_and_says_how),
