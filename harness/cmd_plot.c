@@ -11,8 +11,82 @@
 #include "plots/channels_plots.h"
 #include "plots/falseshare_plots.h"
 #include "plots/fork_plots.h"
+#include "plots/ipc_plots.h"
 #include "plots/plot.h"
 #include "plots/states_plot.h"
+
+/* One entry per experiment: the CSV that says it ran, and how to draw it.
+ * A new experiment adds one function and one line here. Each returns the
+ * number of images drawn, or -1 with a message. */
+struct figures {
+	const char *csv;
+	int (*draw)(const char *dir, const struct topology *t, const char *stat, char *err);
+};
+
+static int draw_latency(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	return plot_latency_heatmaps(dir, t, stat, err);
+}
+
+static int draw_states(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	struct states_plot_files files;
+	int n = plot_states(dir, t, stat, &files, err);
+	if (n >= 0)
+		states_plot_files_free(&files);
+	return n;
+}
+
+static int draw_ipc(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t, (void)stat;
+	const char *images[IPC_CHART_COUNT + 1];
+	return plot_ipc_charts(dir, images, err) == IPC_CHART_COUNT ? IPC_CHART_COUNT : -1;
+}
+
+static int draw_falseshare(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)stat;
+	struct fs_plots images;
+	return plot_falseshare(dir, t, true, &images, err);
+}
+
+static int draw_bandwidth(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	char images[32][BANDWIDTH_PLOT_NAME];
+	return plot_bandwidth(dir, t, stat, images, 32, err);
+}
+
+static int draw_channels(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t;
+	const char *images[4];
+	return plot_channels_figures(dir, NULL, stat, images, err);
+}
+
+static int draw_attach(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t;
+	const char *images[4];
+	return plot_attach_figures(dir, NULL, stat, images, err);
+}
+
+static int draw_fork(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t, (void)stat;
+	return plot_fork_figures(dir, NULL, err);
+}
+
+static const struct figures figures[] = {
+	{ "latency.csv", draw_latency },
+	{ "states.csv", draw_states },
+	{ "ipc-summary.csv", draw_ipc },
+	{ "falseshare.csv", draw_falseshare },
+	{ "bandwidth.csv", draw_bandwidth },
+	{ "channels.csv", draw_channels },
+	{ "attach.csv", draw_attach },
+	{ "fork.csv", draw_fork },
+};
 
 static int redraw(const struct command *cmd, struct options *o, int argc, char **argv)
 {
@@ -39,71 +113,35 @@ static int redraw(const struct command *cmd, struct options *o, int argc, char *
 		fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
 		return EXIT_USAGE;
 	}
-	int rc = EXIT_DONE;
+	int rc = EXIT_DONE, drawn = 0, found = 0;
 	if (!plot_gnuplot_available(why, sizeof why)) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd->name, why);
-		rc = EXIT_SKIPPED;
-	} else {
-		/* states.csv (cohmap states) is drawn when present; latency.csv
-		 * whenever it is present or nothing else is. */
-		char states_csv[PATH_MAX];
-		snprintf(states_csv, sizeof states_csv, "%s/states.csv", dir);
-		snprintf(path, sizeof path, "%s/latency.csv", dir);
-		bool has_states = access(states_csv, F_OK) == 0;
-		char fork_csv[PATH_MAX];
-		snprintf(fork_csv, sizeof fork_csv, "%s/fork.csv", dir);
-		bool has_fork = access(fork_csv, F_OK) == 0;
-		char channels_csv[PATH_MAX], attach_csv[PATH_MAX];
-		snprintf(channels_csv, sizeof channels_csv, "%s/channels.csv", dir);
-		snprintf(attach_csv, sizeof attach_csv, "%s/attach.csv", dir);
-		bool has_channels = access(channels_csv, F_OK) == 0;
-		bool has_attach = access(attach_csv, F_OK) == 0;
-		char bandwidth_csv[PATH_MAX];
-		snprintf(bandwidth_csv, sizeof bandwidth_csv, "%s/bandwidth.csv", dir);
-		bool has_bandwidth = access(bandwidth_csv, F_OK) == 0;
-		char falseshare_csv[PATH_MAX];
-		snprintf(falseshare_csv, sizeof falseshare_csv, "%s/falseshare.csv", dir);
-		bool has_falseshare = access(falseshare_csv, F_OK) == 0;
-		int drawn = !(has_states || has_fork || has_channels || has_attach || has_bandwidth ||
-			      has_falseshare) ||
-				    access(path, F_OK) == 0
-			    ? plot_latency_heatmaps(dir, &t, o->stat, err) : 0;
-		struct states_plot_files states_files;
-		if (drawn >= 0 && has_states) {
-			int more = plot_states(dir, &t, o->stat, &states_files, err);
-			drawn = more < 0 ? -1 : drawn + more;
-			if (more >= 0)
-				states_plot_files_free(&states_files);
-		}
-		if (drawn >= 0 && has_fork) { /* cohmap fork: fork.csv, pagetables.csv */
-			int more = plot_fork_figures(dir, NULL, err);
-			drawn = more < 0 ? -1 : drawn + more;
-		}
-		const char *images[4];
-		if (drawn >= 0 && has_channels) { /* cohmap channels */
-			int more = plot_channels_figures(dir, NULL, o->stat, images, err);
-			drawn = more < 0 ? -1 : drawn + more;
-		}
-		if (drawn >= 0 && has_attach) { /* cohmap attach */
-			int more = plot_attach_figures(dir, NULL, o->stat, images, err);
-			drawn = more < 0 ? -1 : drawn + more;
-		}
-		if (drawn >= 0 && has_bandwidth) { /* cohmap bandwidth */
-			char bandwidth_images[32][BANDWIDTH_PLOT_NAME];
-			int more = plot_bandwidth(dir, &t, o->stat, bandwidth_images, 32, err);
-			drawn = more < 0 ? -1 : drawn + more;
-		}
-		if (drawn >= 0 && has_falseshare) { /* cohmap falseshare */
-			struct fs_plots falseshare_images;
-			int more = plot_falseshare(dir, &t, true, &falseshare_images, err);
-			drawn = more < 0 ? -1 : drawn + more;
-		}
-		if (drawn < 0) {
+		topology_free(&t);
+		return EXIT_SKIPPED;
+	}
+	/* Every experiment whose CSV is there; one that cannot be drawn is
+	 * reported and the others are still drawn. */
+	for (size_t i = 0; i < ARRAY_SIZE(figures); i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, figures[i].csv);
+		if (access(path, F_OK) != 0)
+			continue;
+		found++;
+		int n = figures[i].draw(dir, &t, o->stat, err);
+		if (n < 0) {
 			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
 			rc = EXIT_USAGE;
 		} else {
-			printf("%d image%s drawn in %s\n", drawn, drawn == 1 ? "" : "s", dir);
+			drawn += n;
 		}
+	}
+	if (found == 0) {
+		/* latency's reader names the file it wanted */
+		if (plot_latency_heatmaps(dir, &t, o->stat, err) < 0) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+			rc = EXIT_USAGE;
+		}
+	} else if (rc == EXIT_DONE) {
+		printf("%d image%s drawn in %s\n", drawn, drawn == 1 ? "" : "s", dir);
 	}
 	topology_free(&t);
 	return rc;

@@ -29,6 +29,7 @@
 #include "kernels/registry.h"
 #include "kernels/stream.h"
 #include "plots/csvplot.h"
+#include "plots/ipc_plots.h"
 #include "plots/plot.h"
 
 /* The stream copy's ring unless --sizes names another size. 1 MiB spans 256
@@ -522,29 +523,20 @@ static int summarize_rounds(struct run *r, const struct ipc_plan *p, const doubl
  * same script; plots[] gets the ones drawn. Returns false when one is missing. */
 static bool draw(struct run *r, const char **plots)
 {
-	static const char *const images[IPC_METRICS] = { "ipc.png", "ipc-bandwidth.png" };
-	char why[ERRLEN], err[ERRLEN], assignment[64];
-	int drawn = 0;
+	char why[ERRLEN], err[ERRLEN];
 	if (!plot_gnuplot_available(why, sizeof why)) {
 		run_warn(r, "no ipc chart drawn: %s; draw it later with: cohmap plot %s", why, r->dir);
 		plots[0] = NULL;
 		return false;
 	}
-	for (int metric = 0; metric < IPC_METRICS; metric++) {
-		snprintf(assignment, sizeof assignment, "metric='%s'", metric_names[metric]);
-		const char *extra[] = { assignment, NULL };
-		if (plot_csv_figure("ipc.gp", r->dir, "ipc-summary.csv", images[metric], extra, err) != 0) {
-			run_warn(r, "no ipc %s chart drawn: %s", metric_names[metric], err);
-			continue;
-		}
-		plots[drawn++] = images[metric];
-		if (!r->quiet)
-			printf("%s%s/%s", drawn == 1 ? "\ncharts: " : ", ", r->dir, images[metric]);
-	}
+	int drawn = plot_ipc_charts(r->dir, plots, err);
+	if (drawn < IPC_CHART_COUNT)
+		run_warn(r, "not every ipc chart drawn: %s", err);
+	for (int i = 0; !r->quiet && i < drawn; i++)
+		printf("%s%s/%s", i == 0 ? "\ncharts: " : ", ", r->dir, plots[i]);
 	if (!r->quiet && drawn > 0)
 		printf("\n");
-	plots[drawn] = NULL;
-	return drawn == IPC_METRICS;
+	return drawn == IPC_CHART_COUNT;
 }
 
 /* ---- the experiment ---- */

@@ -140,6 +140,10 @@ check "latency summary: every kind has a difference to threads in ns" \
 	test "$(awk -F, -v m="$s_metric" -v d="$s_dns" '$m == "latency" && $d + 0 == $d' "$ipc_sum" | wc -l)" = 5
 check "ipc latency chart drawn" is_png "$tmp/ipc/ipc.png"
 check "ipc bandwidth chart drawn" is_png "$tmp/ipc/ipc-bandwidth.png"
+rm -f "$tmp/ipc/ipc.png" "$tmp/ipc/ipc-bandwidth.png"
+check "cohmap plot redraws both ipc charts" sh -c "'$cohmap' plot '$tmp/ipc' | grep -qx '2 images drawn in .*'"
+check "ipc charts back" is_png "$tmp/ipc/ipc.png"
+check "ipc bandwidth chart back" is_png "$tmp/ipc/ipc-bandwidth.png"
 check "meta.json: the stream copy's ring" test "$(jq .experiments.ipc.stream.buffer_bytes "$tmp/ipc/meta.json")" = 1048576
 "$cohmap" ipc -c 0,1 --agents thread,sysv --sizes 256K --rounds 1 -n 5 -q -o "$tmp/ipc256"
 check "ipc --sizes 256K streams through a 256 KiB ring" test "$(awk -F, -v m="$i_metric" -v b="$i_bytes" \
