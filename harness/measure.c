@@ -73,10 +73,12 @@ static void arm_watchdog(struct session *s, struct kernel_ctx *ctx)
 
 static void record_failure(struct session *s, int status, const char *agent)
 {
-	if (s->failure == KERNEL_OK) {
-		s->failure = status;
+	/* Both agents can fail at once (one times out while the other sees the
+	 * abort): the first to swap KERNEL_OK out is the one reported. */
+	int expected = KERNEL_OK;
+	if (__atomic_compare_exchange_n(&s->failure, &expected, status, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
 		s->failed_agent = agent;
-	}
 	atomic_store(&s->abort, 1);
 }
 
