@@ -229,6 +229,35 @@ static int name_groups(struct cpu_place *cpus, int n, const uint64_t *keys, size
 	return 0;
 }
 
+/* likwid's thread id is hwloc's sibling_rank of the PU: its rank among the
+ * children of its parent object, which is the core only when no cache is
+ * private to one thread. QEMU 7.2 (TCG, -cpu Skylake-Server, threads=2) reports
+ * in CPUID leaf 4 an L1 per thread, so hwloc hangs each PU below its own L1
+ * and every thread of a core gets sibling_rank 0: likwid says both threads of
+ * each core are thread 0 while the kernel lists them as siblings. So the SMT
+ * index is the thread's rank within its core, ordered by likwid's thread id
+ * and then by OS CPU id, the order of the kernel's thread_siblings_list. Where
+ * likwid's ids are right (0, 1, ... per core) this changes none of them. */
+int topology_rank_smt(struct cpu_place *cpus, int n)
+{
+	struct keyed *k = malloc((size_t)(n > 0 ? n : 1) * sizeof(*k));
+
+	if (!k)
+		return -1;
+	for (int i = 0; i < n; i++)
+		k[i] = (struct keyed){ key2((uint32_t)cpus[i].core, (uint32_t)cpus[i].smt), i };
+	/* Ties (equal thread ids in one core) fall back to the index, and cpus
+	 * is sorted by CPU id. */
+	qsort(k, (size_t)n, sizeof(*k), cmp_keyed);
+	for (int i = 0, first = 0; i < n; i++) {
+		if (i > 0 && k[i].key >> 32 != k[i - 1].key >> 32)
+			first = i;
+		cpus[k[i].index].smt = i - first;
+	}
+	free(k);
+	return 0;
+}
+
 static const CacheLevel *cache_level(const CpuTopology *ct, uint32_t level)
 {
 	for (uint32_t i = 0; i < ct->numCacheLevels; i++)
@@ -437,7 +466,7 @@ int topology_detect(struct topology *t, char *err)
 		index[nt.ncpus++] = (int)i;
 		p->cpu = (int)i;
 		p->socket = (int)h->packageId;
-		p->smt = (int)h->threadId;
+		p->smt = (int)h->threadId; /* ranked within its core below */
 		p->online = in_mask(online, p->cpu);
 		p->allowed = affinity_has(&aff, p->cpu);
 		/* Under a restricted cpuset likwid 5.2's node lists are wrong
@@ -466,7 +495,8 @@ int topology_detect(struct topology *t, char *err)
 		goto nomem;
 	for (int i = 0; i < nt.ncpus; i++)
 		keys[i] = key2(ct->threadPool[index[i]].packageId, ct->threadPool[index[i]].coreId);
-	if (name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, core)) < 0)
+	if (name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, core)) < 0 ||
+	    topology_rank_smt(nt.cpus, nt.ncpus) < 0)
 		goto nomem;
 	/* L2: sysfs says which CPUs share each L2 when it has cache entries for
 	 * every CPU. Otherwise likwid only gives the number of threads per L2: up

@@ -57,6 +57,11 @@ int pair_class_from_name(const char *name);             /* -1 when unknown */
 /* Fill from liblikwid (CPUs, caches, NUMA) plus the process's affinity mask
  * and /sys/devices/system/cpu/online. */
 int topology_detect(struct topology *t, char *err);
+/* Number the threads of each core 0, 1, ... in the order of their current
+ * smt values, then of their CPU ids (cpus sorted by cpu id, cores named):
+ * repairs thread ids that liblikwid repeats within a core. -1 when out of
+ * memory. */
+int topology_rank_smt(struct cpu_place *cpus, int n);
 /* Read and write the topology file format (see topology/fixtures/README). */
 int topology_load(struct topology *t, const char *path, char *err);
 int topology_save(const struct topology *t, const char *path, char *err);

@@ -436,6 +436,52 @@ static void test_mutations(void **state)
 	unlink(path);
 }
 
+/* What liblikwid 5.2 (hwloc backend) reports in a QEMU 7.2 TCG guest with
+ * -smp 8,sockets=2,cores=2,threads=2: cores right, but every thread id 0,
+ * because each PU hangs below its own per-thread L1. Ranking must give each
+ * core threads 0 and 1, and keep likwid's order where its ids are right. */
+static void test_rank_smt(void **state)
+{
+	/* cpu socket die numa l3 l2 core smt: likwid's thread ids in smt */
+	struct cpu_place guest[8], mixed[6];
+	const int guest_smt[8] = { 0, 1, 0, 1, 0, 1, 0, 1 };
+	/* Core 0: likwid's ids right but not in CPU order (cpu 2 is thread 0);
+	 * core 1: both 1 (a tie, broken by CPU id); core 3: a single thread. */
+	const int mixed_core[6] = { 0, 1, 0, 1, 0, 3 }, mixed_likwid[6] = { 1, 1, 0, 1, 2, 5 };
+	const int mixed_smt[6] = { 1, 0, 0, 1, 2, 0 };
+	struct topology t = { .ncpus = 8, .cpus = guest, .source = "guest" };
+	char err[ERRLEN];
+	int cpus[8];
+	(void)state;
+
+	for (int c = 0; c < 8; c++)
+		guest[c] = (struct cpu_place){ .cpu = c, .socket = c / 4 * 4, .die = c / 4 * 4,
+					       .numa_node = c / 4,
+					       .l3_group = c / 4 * 4, .l2_group = c / 2 * 2,
+					       .core = c / 2 * 2, .smt = 0, .online = true };
+	assert_int_equal(topology_check(&t, NULL, err), -1);
+	assert_non_null(strstr(err, "same smt index 0"));
+	assert_int_equal(topology_rank_smt(guest, 8), 0);
+	for (int c = 0; c < 8; c++)
+		assert_int_equal(guest[c].smt, guest_smt[c]);
+	if (topology_check(&t, NULL, err) != 0)
+		fail_msg("%s", err);
+	assert_class(&t, 0, 1, PAIR_SMT);
+	assert_class(&t, 1, 3, PAIR_L3);
+	assert_class(&t, 3, 4, PAIR_CROSS_SOCKET);
+	all_cpus(&t, cpus);
+	topology_sort(&t, cpus, 8);
+	for (int c = 0; c < 8; c++)
+		assert_int_equal(cpus[c], c);
+
+	for (int c = 0; c < 6; c++)
+		mixed[c] = (struct cpu_place){ .cpu = c, .core = mixed_core[c], .smt = mixed_likwid[c] };
+	assert_int_equal(topology_rank_smt(mixed, 6), 0);
+	for (int c = 0; c < 6; c++)
+		if (mixed[c].smt != mixed_smt[c])
+			fail_msg("cpu %d: smt %d, expected %d", c, mixed[c].smt, mixed_smt[c]);
+}
+
 /* ---- the live machine ---------------------------------------------------- */
 
 static bool cpu_allowed(int cpu)
@@ -595,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_rank_smt),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_select),
 	};
