@@ -42,6 +42,9 @@ static int worse(int a, int b)
 	return ra >= rb ? a : b;
 }
 
+/* What each experiment still gets of a budget that is already spent. */
+#define SPENT_BUDGET_SHARE_S 0.001
+
 int run_experiments(const char *cmd, struct options *o, const struct experiment *const *list,
 		    int n, double budget_s)
 {
@@ -95,6 +98,7 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 		printf("cohmap %s: results in %s\n", cmd, r.dir);
 	rc = EXIT_DONE;
 	int runnable = 0;
+	bool budgeted = budget_s > 0;
 	for (int i = 0; i < n; i++)
 		runnable += skipped[i][0] == '\0';
 	for (int i = 0; i < n && !cohmap_interrupted; i++) {
@@ -106,11 +110,17 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 				printf("\n%s: skipped: %s\n", list[i]->name, skipped[i]);
 			continue;
 		}
-		double share = budget_s > 0 ? budget_s / (runnable - measured) : 0;
+		/* A share of 0 means "no budget" to an experiment (channels and
+		 * attach then sweep every size, fork plans for 10 minutes), so once
+		 * earlier experiments have overrun the suite's budget the rest get
+		 * the smallest share: each runs its smallest plan, never an
+		 * unbounded one. */
+		double share = budgeted ? budget_s / (runnable - measured) : 0;
+		if (budgeted && share < SPENT_BUDGET_SHARE_S)
+			share = SPENT_BUDGET_SHARE_S;
 		uint64_t started = monotonic_ns();
 		rc = worse(rc, list[i]->measure(&r, plans[i], share));
-		if (budget_s > 0)
-			budget_s -= (double)(monotonic_ns() - started) / 1e9;
+		budget_s -= (double)(monotonic_ns() - started) / 1e9;
 		measured++;
 		run_save_meta(&r);
 	}

@@ -1,0 +1,120 @@
+/* run_experiments, the body of every measuring command, with stand-in
+ * experiments that record the budget share they are handed. */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "harness/common.h"
+#include "harness/experiment.h"
+#include "harness/timing.h"
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state)
+{
+	(void)state;
+	strcpy(tmpdir, "/tmp/cohmap-test-experiment-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	return system(cmd);
+}
+
+/* What each stand-in was handed, in the order they ran. */
+static double shares[4];
+static int measured;
+
+static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **plan,
+		   char *skip_reason)
+{
+	(void)cmd, (void)o, (void)t, (void)skip_reason;
+	*plan = NULL;
+	return EXIT_DONE;
+}
+
+static void release(void *plan)
+{
+	(void)plan;
+}
+
+/* Waits 60 ms, more than the whole 50 ms budget of the suite: when it
+ * returns the budget is spent, however fast the machine. */
+static int overrun(struct run *r, void *plan, double budget_s)
+{
+	(void)r, (void)plan;
+	shares[measured++] = budget_s;
+	uint64_t until = monotonic_ns() + (uint64_t)(0.06 * 1e9);
+	while (monotonic_ns() < until)
+		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+	return EXIT_DONE;
+}
+
+static int record(struct run *r, void *plan, double budget_s)
+{
+	(void)r, (void)plan;
+	shares[measured++] = budget_s;
+	return EXIT_DONE;
+}
+
+static const struct experiment overrunning = { "overrun", "spends more than the budget", prepare,
+					       overrun, release };
+static const struct experiment recording = { "record", "records its share", prepare, record,
+					     release };
+
+static int run_suite(const char *name, double budget_s)
+{
+	char topology[PATH_MAX], output[PATH_MAX];
+	const char *src = getenv("COHMAP_SRCDIR");
+	char *argv[] = { "cohmap", "run" };
+	const struct experiment *const list[] = { &overrunning, &recording, &recording };
+
+	snprintf(topology, sizeof topology, "%s/topology/fixtures/intel-2s-smt.topo", src ? src : ".");
+	snprintf(output, sizeof output, "%s/%s", tmpdir, name);
+	struct options o = { .topology = topology, .output = output, .quiet = true,
+			     .command_argc = 2, .command_argv = argv };
+	measured = 0;
+	return run_experiments("run", &o, list, 3, budget_s);
+}
+
+/* A share of 0 tells an experiment it has no budget at all (fork then plans
+ * for 10 minutes): once the suite's budget is spent the experiments left
+ * must still get a positive share, the smallest one. */
+static void spent_budget_leaves_a_positive_share(void **state)
+{
+	(void)state;
+	assert_int_equal(run_suite("budgeted", 0.05), EXIT_DONE);
+	assert_int_equal(measured, 3);
+	assert_true(shares[0] > 0.016 && shares[0] < 0.017); /* 50 ms over three */
+	for (int i = 1; i < 3; i++)
+		if (!(shares[i] > 0 && shares[i] <= 0.001))
+			fail_msg("experiment %d after the budget was spent got %g s", i + 1, shares[i]);
+}
+
+static void no_budget_stays_no_budget(void **state)
+{
+	(void)state;
+	assert_int_equal(run_suite("unbudgeted", 0), EXIT_DONE);
+	assert_int_equal(measured, 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(shares[i] == 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(spent_budget_leaves_a_positive_share),
+		cmocka_unit_test(no_budget_stays_no_budget),
+	};
+	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
