@@ -588,7 +588,6 @@ int compare_runs(const struct compare_request *q)
 		goto out;
 	}
 	dir_made = true;
-	rc = EXIT_RUNTIME;
 
 	/* Every pair of B takes its class from A's topology, so the two sides
 	 * of a row of the class table hold the same pairs. */
@@ -776,7 +775,9 @@ int compare_runs(const struct compare_request *q)
 	}
 	char created[32];
 	time_t now = time(NULL);
-	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	struct tm utc;
+	gmtime_r(&now, &utc);
+	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
 	doc = json_pack("{s:{s:s, s:s}, s:s, s:s, s:s, s:o, s:o, s:O, s:[s, s], s:O, s:s, s:O}",
 			"tool", "name", "cohmap", "version", COHMAP_VERSION, "created_utc", created,
 			"statistic", q->stat, "column", column, "a", side_description(&a), "b",

@@ -566,22 +566,20 @@ static void fit_budget(struct attach_plan *p, const struct clock_info *clock, do
 	uint64_t probe_started = monotonic_ns();
 	probe_costs(p, clock, &sample_s, &ns_per_byte);
 	double target = budget_s * 0.7 - (double)(monotonic_ns() - probe_started) / 1e9;
-	uint64_t sizes[MAX_SIZES];
-	int nsizes = 0;
 	bool fitted = false;
+	/* Each try replaces the plan's sizes; the last one tried stays. */
 	for (uint64_t cap = p->cap; cap >= p->page_bytes && !fitted; cap /= 4)
 		for (size_t s = 0; s < ARRAY_SIZE(steps) && !fitted; s++) {
-			nsizes = 0;
+			int nsizes = 0;
 			for (uint64_t b = p->page_bytes; b < cap && nsizes < MAX_SIZES - 1; b *= (uint64_t)steps[s])
-				sizes[nsizes++] = b;
-			sizes[nsizes++] = cap;
-			double fixed = estimate_s(sizes, nsizes, sample_s, ns_per_byte, 0, combos);
+				p->sizes[nsizes++] = b;
+			p->sizes[nsizes++] = cap;
+			p->nsizes = nsizes;
+			double fixed = estimate_s(p->sizes, nsizes, sample_s, ns_per_byte, 0, combos);
 			limit = fmin(p->time_limit_s, fmax(0.005, (target - fixed) / (nsizes * combos)));
-			planned = estimate_s(sizes, nsizes, sample_s, ns_per_byte, limit, combos);
+			planned = estimate_s(p->sizes, nsizes, sample_s, ns_per_byte, limit, combos);
 			fitted = planned <= target;
 		}
-	memcpy(p->sizes, sizes, (size_t)nsizes * sizeof *sizes);
-	p->nsizes = nsizes;
 	p->time_limit_s = limit;
 	p->deadline_ns = probe_started + (uint64_t)(budget_s * 1.2 * 1e9);
 	p->budget = json_pack("{s:f, s:f, s:b, s:{s:f, s:f}, s:s}", "budget_s", budget_s,

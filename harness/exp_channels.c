@@ -220,15 +220,13 @@ static bool enough(const struct session *s, uint64_t started, double sample_s, d
 	return median_is_precise(&sum, p->precision);
 }
 
-/* Process A: the sender. Sizes the batch, samples, then tells B to finish. */
-static int initiator(void *arg)
+/* Process A's work: sizes the batch, samples, then tells B to finish;
+ * scratch holds capacity doubles for enough()'s summary. */
+static int initiate(struct session *s, double *scratch)
 {
-	struct session *s = arg;
 	bool ping_pong = s->point->mode == MODE_LATENCY;
 	uint64_t sample = 0;
-	double ns, *scratch = malloc((size_t)s->capacity * sizeof *scratch);
-	if (scratch == NULL)
-		return give_up(s, 0, CHANNEL_FAILED, "out of memory");
+	double ns;
 	wait_line(s, LINE_START, 1);
 	if (attach_side(s, &s->forward, CHANNEL_SENDER, 0) != 0 ||
 	    (ping_pong && attach_side(s, &s->back, CHANNEL_RECEIVER, 0) != 0))
@@ -268,6 +266,18 @@ static int initiator(void *arg)
 	s->data->batch = 0;
 	post_line(s, LINE_COMMAND, ++sample);
 	return 0;
+}
+
+/* Process A: the sender. */
+static int initiator(void *arg)
+{
+	struct session *s = arg;
+	double *scratch = malloc((size_t)s->capacity * sizeof *scratch);
+	if (scratch == NULL)
+		return give_up(s, 0, CHANNEL_FAILED, "out of memory");
+	int rc = initiate(s, scratch);
+	free(scratch);
+	return rc;
 }
 
 /* Process B: the receiver, answering (ping-pong) or acknowledging samples. */
@@ -875,7 +885,7 @@ static void headline(const struct channels_plan *p, const struct point *pts,
 	char s1[32], s2[32];
 	format_bytes(small, s1, sizeof s1);
 	format_bytes(large, s2, sizeof s2);
-	if (lo == NULL || slow == NULL) {
+	if (lo == NULL || hi == NULL || slow == NULL || fast == NULL) {
 		snprintf(out, size, "not enough points measured for a headline");
 		return;
 	}
@@ -933,13 +943,13 @@ static int measure(struct run *r, void *arg, double budget_s)
 	char err[ERRLEN], path[PATH_MAX], engines[ERRLEN], line[ERRLEN];
 	struct csv_writer csv = { .fd = -1 };
 	int exit_code = EXIT_RUNTIME;
-	long done = 0, failed = 0, wrong = 0;
+	long npoints = 0, done = 0, failed = 0, wrong = 0;
 
 	if (budget_s > 0 && !p->sizes_given && p->fixed_samples == 0)
 		fit_budget(p, &r->clock, budget_s);
-	long npoints = (long)p->nchannels * p->nsizes * p->npairs * MODE_COUNT;
-	struct point *pts = calloc((size_t)npoints, sizeof *pts);
-	struct point_result *res = calloc((size_t)npoints, sizeof *res);
+	long planned = (long)p->nchannels * p->nsizes * p->npairs * MODE_COUNT;
+	struct point *pts = calloc((size_t)planned, sizeof *pts);
+	struct point_result *res = calloc((size_t)planned, sizeof *res);
 	json_t *exp = plan_description(p);
 	json_object_set_new(json_object_get(r->meta, "experiments"), "channels", exp);
 	/* Other programs running now would share the agents' CPUs: say so. */
@@ -953,15 +963,17 @@ static int measure(struct run *r, void *arg, double budget_s)
 		json_object_set(exp, "budget", p->budget);
 	json_object_set_new(exp, "copy_engines", find_copy_engines(engines, sizeof engines));
 	if (pts == NULL || res == NULL) {
-		fprintf(stderr, "cohmap: out of memory for %ld points\n", npoints);
+		fprintf(stderr, "cohmap: out of memory for %ld points\n", planned);
 		goto out;
 	}
-	long n = 0;
+	/* npoints counts the points built (all `planned` of them): every loop
+	 * below visits only these. */
 	for (int q = 0; q < p->npairs; q++)
 		for (int c = 0; c < p->nchannels; c++)
 			for (int s = 0; s < p->nsizes; s++)
 				for (int m = 0; m < MODE_COUNT; m++)
-					pts[n++] = (struct point){ p->channels[c], m, p->pairs[q], p->sizes[s] };
+					pts[npoints++] = (struct point){ p->channels[c], m, p->pairs[q],
+									 p->sizes[s] };
 	if (csv_writer_open(&csv, run_path(r, "channels.csv", path, sizeof path), columns, NCOLUMNS,
 			    false, err) != 0 || run_save_meta(r) != 0) {
 		fprintf(stderr, "cohmap: %s\n", err);
@@ -984,7 +996,7 @@ static int measure(struct run *r, void *arg, double budget_s)
 		share.time_limit_s = p->time_limit_s / ROUNDS;
 		if (p->fixed_samples > 0) /* exactly N in all: spread over the rounds */
 			share.fixed_samples = p->fixed_samples / ROUNDS + (round < p->fixed_samples % ROUNDS);
-		long *order = malloc((size_t)npoints * sizeof *order);
+		long *order = malloc((size_t)(npoints ? npoints : 1) * sizeof *order);
 		if (order == NULL) {
 			fprintf(stderr, "cohmap: out of memory\n");
 			goto out;

@@ -82,6 +82,8 @@ static int distinct(const struct topology *t, const int *cpus, int n, place_key 
 static int round_robin(const struct topology *t, const int *cpus, int n, place_key key,
 		       int max, int *out)
 {
+	if (n == 0)
+		return 0;
 	int *buckets = malloc((size_t)n * sizeof *buckets), nb, taken = 0;
 	bool *used = calloc((size_t)n, sizeof *used);
 	if (buckets == NULL || used == NULL)

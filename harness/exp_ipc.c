@@ -300,8 +300,10 @@ static int compare_doubles(const void *a, const void *b)
 
 static double median_of(double *v, int n)
 {
+	if (n == 0)
+		return NAN;
 	qsort(v, (size_t)n, sizeof *v, compare_doubles);
-	return n == 0 ? NAN : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ---- one measurement ---- */
@@ -552,7 +554,10 @@ static int measure(struct run *r, void *arg, double budget_s)
 	char err[ERRLEN], path[PATH_MAX], label[32];
 	int nk = p->nkinds, np = p->npairs, ntasks = nk * IPC_METRICS;
 	long rounds = p->rounds, rounds_done = 0;
-	double *value = malloc(sizeof(double) * (size_t)rounds * (size_t)np * (size_t)ntasks);
+	size_t ncells = (size_t)rounds * (size_t)np * (size_t)ntasks;
+	/* calloc: no cell is ever undefined, even before the loop below marks
+	 * them all not measured (NAN). */
+	double *value = calloc(ncells, sizeof *value);
 	struct csv_writer csv = { .fd = -1 };
 	int rc = EXIT_RUNTIME;
 	long failed = 0, measured = 0;
@@ -580,7 +585,7 @@ static int measure(struct run *r, void *arg, double budget_s)
 		fprintf(stderr, "cohmap: %s\n", value ? err : "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < (size_t)rounds * (size_t)np * (size_t)ntasks; i++)
+	for (size_t i = 0; i < ncells; i++)
 		value[i] = NAN;
 	if (!r->quiet)
 		printf("\nipc: %s kernel and the stream copy (%s ring), %d sharing kinds x %d pair%s, "

@@ -68,8 +68,12 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	int *cpus = calloc((size_t)t->ncpus, sizeof *cpus);
 	if (plan == NULL || kernels == NULL || cpus == NULL) {
 		fprintf(stderr, "cohmap %s: out of memory\n", cmd);
-		goto fail;
+		free(plan);
+		free(kernels);
+		free(cpus);
+		return EXIT_USAGE;
 	}
+	/* From here the plan owns both arrays: release() frees them. */
 	plan->kernels = kernels;
 	plan->cpus = cpus;
 	if (o->resume) {
@@ -141,12 +145,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	*out = plan;
 	return EXIT_DONE;
 fail:
-	if (plan)
-		release(plan);
-	else {
-		free(kernels);
-		free(cpus);
-	}
+	release(plan);
 	return EXIT_USAGE;
 }
 

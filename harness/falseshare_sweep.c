@@ -271,6 +271,7 @@ static void measure_point(struct sweep *sw, const struct point *pt, struct point
 	double *shared_ev = calloc(cells, sizeof *shared_ev), *padded_ev = calloc(cells, sizeof *padded_ev);
 	double *shared_job = calloc((size_t)rounds, sizeof *shared_job);
 	double *padded_job = calloc((size_t)rounds, sizeof *padded_job);
+	double *job_ratio = calloc((size_t)rounds, sizeof *job_ratio);
 	struct fs_thread_result *res = calloc((size_t)n, sizeof *res);
 
 	*out = (struct point_outcome){ .measured = true, .status = FS_RUN_FAILED, .home_node = -1,
@@ -281,7 +282,7 @@ static void measure_point(struct sweep *sw, const struct point *pt, struct point
 	bool *round_disturbed = calloc((size_t)rounds, sizeof *round_disturbed);
 	char (*event_reason)[160] = calloc(MAX_EVENTS, sizeof *event_reason);
 	if (!shared || !padded || !ratio || !scratch || !shared_ev || !padded_ev || !shared_job ||
-	    !padded_job || !res || !out->threads || !event_reason || !round_disturbed) {
+	    !padded_job || !job_ratio || !res || !out->threads || !event_reason || !round_disturbed) {
 		set_error(out->reason, "out of memory");
 		goto done;
 	}
@@ -381,14 +382,13 @@ static void measure_point(struct sweep *sw, const struct point *pt, struct point
 		}
 	}
 	if (pt->kind == NULL) {
-		double r[rounds];
 		for (int k = 0; k < rounds; k++)
-			r[k] = shared_job[k] / padded_job[k];
-		out->job_ratio = finite_median(r, rounds, 1, scratch, NULL, NULL);
+			job_ratio[k] = shared_job[k] / padded_job[k];
+		out->job_ratio = finite_median(job_ratio, rounds, 1, scratch, NULL, NULL);
 		int mid = -1;
 		for (int k = 0; k < rounds; k++)
-			if (isfinite(r[k]) && (mid < 0 || fabs(r[k] - out->job_ratio) <
-							   fabs(r[mid] - out->job_ratio)))
+			if (isfinite(job_ratio[k]) && (mid < 0 || fabs(job_ratio[k] - out->job_ratio) <
+								   fabs(job_ratio[mid] - out->job_ratio)))
 				mid = k;
 		if (mid >= 0) {
 			out->shared_job_s = shared_job[mid];
@@ -410,6 +410,7 @@ done:
 	free(scratch);
 	free(shared_job);
 	free(padded_job);
+	free(job_ratio);
 	free(res);
 }
 
@@ -871,20 +872,22 @@ int falseshare_experiment(struct run *r, const struct falseshare_plan *p, double
 		fprintf(stderr, "cohmap: out of memory for %ld false-sharing points\n", capacity);
 		goto out;
 	}
-	sw.npoints = build_points(&sw);
+	/* The count is fixed from here on: a local, which no call given &sw
+	 * can be suspected of changing. */
+	const long npoints = sw.npoints = build_points(&sw);
 	/* The fix demo first (one point, and the one a small budget should not
 	 * lose), then the sweep and the heatmap's pairs in one shuffled order. */
-	if ((order = malloc((size_t)sw.npoints * sizeof *order)) == NULL) {
-		fprintf(stderr, "cohmap: out of memory for %ld false-sharing points\n", sw.npoints);
+	if ((order = malloc((size_t)npoints * sizeof *order)) == NULL) {
+		fprintf(stderr, "cohmap: out of memory for %ld false-sharing points\n", npoints);
 		goto out;
 	}
 	bool has_fix = p->fix_group >= 0;
 	long k = 0;
 	if (has_fix)
-		order[k++] = sw.npoints - 1;
-	for (long i = 0; i < sw.npoints - has_fix; i++)
+		order[k++] = npoints - 1;
+	for (long i = 0; i < npoints - has_fix; i++)
 		order[k++] = i;
-	shuffle(order + has_fix, sw.npoints - has_fix, p->seed);
+	shuffle(order + has_fix, npoints - has_fix, p->seed);
 	if (numa_available() < 0)
 		run_warn(r, "libnuma reports no NUMA support: counters are not placed");
 	if (csv_writer_open(&sw.csv, run_path(r, "falseshare.csv", path, sizeof path), fs_columns,
@@ -896,21 +899,21 @@ int falseshare_experiment(struct run *r, const struct falseshare_plan *p, double
 		print_plan(&sw);
 
 	struct progress bar;
-	progress_start(&bar, r->progress, "falseshare", sw.npoints);
-	for (long done = 0; done < sw.npoints && !cohmap_interrupted; done++) {
+	progress_start(&bar, r->progress, "falseshare", npoints);
+	for (long done = 0; done < npoints && !cohmap_interrupted; done++) {
 		long i = order[done];
 		const struct point *pt = &sw.points[i];
 		double elapsed = (double)(monotonic_ns() - started) / 1e9;
 		if (budget_s > 0 && elapsed > budget_s) {
-			not_measured = sw.npoints - done;
+			not_measured = npoints - done;
 			run_warn(r, "falseshare: the %.0f s budget ran out; %ld of %ld points were "
-				 "not measured", budget_s, not_measured, sw.npoints);
+				 "not measured", budget_s, not_measured, npoints);
 			break;
 		}
 		if (pt->kind == NULL)
 			sw.fix_items = size_fix_work(&sw, &p->groups[pt->group]);
 		bool on_schedule = budget_s <= 0 ||
-				   elapsed <= budget_s * (double)(done + 1) / (double)sw.npoints;
+				   elapsed <= budget_s * (double)(done + 1) / (double)npoints;
 		measure_point(&sw, pt, &sw.outcomes[i], on_schedule);
 		if (sw.outcomes[i].status == FS_RUN_INTERRUPTED) {
 			sw.outcomes[i].measured = false;
@@ -942,7 +945,7 @@ int falseshare_experiment(struct run *r, const struct falseshare_plan *p, double
 		fprintf(stderr, "cohmap: %s\n", err);
 		goto out;
 	}
-	json_object_set_new(experiment, "points_planned", json_integer(sw.npoints));
+	json_object_set_new(experiment, "points_planned", json_integer(npoints));
 	json_object_set_new(experiment, "points_measured", json_integer(sw.measured));
 	json_object_set_new(experiment, "points_failed", json_integer(sw.failed));
 	json_object_set_new(experiment, "points_not_measured_budget", json_integer(not_measured));
@@ -956,14 +959,14 @@ int falseshare_experiment(struct run *r, const struct falseshare_plan *p, double
 	if (cohmap_interrupted) {
 		json_object_set_new(experiment, "status", json_string("interrupted"));
 		fprintf(stderr, "cohmap: interrupted after %ld of %ld false-sharing points; they are "
-			"in %s\n", sw.measured, sw.npoints, r->dir);
+			"in %s\n", sw.measured, npoints, r->dir);
 		exit_code = EXIT_INTERRUPTED;
 		goto out;
 	}
 	json_object_set_new(experiment, "status", json_string("complete"));
 	exit_code = sw.measured > 0 && sw.failed == sw.measured ? EXIT_RUNTIME : EXIT_DONE;
 
-	long fix = sw.npoints - 1;
+	long fix = npoints - 1;
 	bool have_fix = p->fix_group >= 0 && sw.outcomes[fix].measured;
 	if (!r->quiet && sw.nsweep > 0) {
 		printf("\nslowdown per thread = padded ops/s / false-shared ops/s, median of %ld "

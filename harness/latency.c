@@ -344,7 +344,7 @@ static void print_summary(const struct run *r, const struct latency_plan *p, con
 	       "min / median / max over pairs\n");
 	printf("%-12s %-13s %6s %9s %9s %9s  %s\n", "kernel", "class", "pairs", "min", "median",
 	       "max", "");
-	double *values = malloc((size_t)njobs * sizeof *values);
+	double *values = malloc((size_t)(njobs ? njobs : 1) * sizeof *values);
 	if (values == NULL)
 		return;
 	for (int k = 0; k < p->nkernels; k++) {
@@ -543,9 +543,9 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	long npairs = pairs ? pairs_choose(&r->topology, p->cpus, p->ncpus, p->max_pairs, p->seed, pairs,
 					   per_class)
 			    : -1;
-	long njobs = (long)p->nkernels * (npairs > 0 ? npairs : 0), done = 0, failed = 0;
-	struct job *jobs = calloc((size_t)(njobs ? njobs : 1), sizeof *jobs);
-	struct outcome *results = calloc((size_t)(njobs ? njobs : 1), sizeof *results);
+	long planned = (long)p->nkernels * (npairs > 0 ? npairs : 0), njobs = 0, done = 0, failed = 0;
+	struct job *jobs = calloc((size_t)(planned ? planned : 1), sizeof *jobs);
+	struct outcome *results = calloc((size_t)(planned ? planned : 1), sizeof *results);
 	struct csv_writer csv = { .fd = -1 };
 	struct reference ref = { .run_started = monotonic_ns() };
 	json_t *experiments = json_object_get(r->meta, "experiments");
@@ -596,10 +596,11 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 			 "For the full matrix: cohmap latency with the same -c (it has no budget), or a larger --budget",
 			 npairs, all_pairs, classes);
 	}
-	long n = 0;
+	/* njobs counts the jobs as they are built (all `planned` of them), so
+	 * every loop below reads only filled ones. */
 	for (int k = 0; k < p->nkernels; k++)
 		for (long i = 0; i < npairs; i++)
-			jobs[n++] = (struct job){ p->kernels[k], pairs[i].a, pairs[i].b };
+			jobs[njobs++] = (struct job){ p->kernels[k], pairs[i].a, pairs[i].b };
 	shuffle_jobs(jobs, njobs, p->seed);
 	for (long j = 0; j < njobs; j++)
 		results[j].status = PAIR_PENDING;

@@ -111,7 +111,7 @@ static int parse_line(char *line, int lineno, struct topology *t, bool seen[K_CO
 		*val++ = '\0';
 	val = trim(val);
 	if (strcmp(key, "cpu") == 0) {
-		if ((size_t)t->ncpus == *cap) {
+		if (*cpus == NULL || (size_t)t->ncpus == *cap) { /* the first cpu line, or full */
 			size_t ncap = *cap ? 2 * *cap : 64;
 			struct entry *n = realloc(*cpus, ncap * sizeof(*n));
 			if (!n) {

@@ -202,6 +202,7 @@ static void scripts_prepare_each_state(void **state)
 	assert_int_equal(n, 2);
 	assert_true(has_step(s, n, ROLE_OWNER, ACT_WRITE));
 	n = states_script(STATE_EXCLUSIVE, true, INVALIDATE_CLFLUSH, s);
+	assert_int_equal(n, 3);                    /* no sharer step: a third CPU plays no part */
 	assert_int_equal(s[0].action, ACT_FLUSH);  /* nobody holds it ... */
 	assert_int_equal(s[1].role, ROLE_OWNER);   /* ... when A reads it */
 	assert_int_equal(s[1].action, ACT_READ);
