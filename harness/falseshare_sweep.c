@@ -267,7 +267,10 @@ static void measure_point(struct sweep *sw, const struct point *pt, struct point
 	int n = pt->n, rounds = (int)p->rounds;
 	size_t cells = (size_t)n * (size_t)rounds;
 	double *shared = calloc(cells, sizeof *shared), *padded = calloc(cells, sizeof *padded);
-	double *ratio = calloc(cells, sizeof *ratio), *scratch = calloc((size_t)rounds, sizeof *scratch);
+	/* scratch holds one value per round, or one per thread (the item rates
+	 * of the median round): the larger of the two */
+	double *ratio = calloc(cells, sizeof *ratio),
+	       *scratch = calloc((size_t)(n > rounds ? n : rounds), sizeof *scratch);
 	double *shared_ev = calloc(cells, sizeof *shared_ev), *padded_ev = calloc(cells, sizeof *padded_ev);
 	double *shared_job = calloc((size_t)rounds, sizeof *shared_job);
 	double *padded_job = calloc((size_t)rounds, sizeof *padded_job);

@@ -292,8 +292,8 @@ static json_t *counters_description(const struct event_request *req)
 			"column", req->columns[e], "counted_by", backend[req->backend[e]]));
 		json_object_set_new(columns, req->columns[e], json_string(req->names[e]));
 	}
-	return json_pack("{s:o, s:s, s:{}, s:s}", "events", events, "auto_table_row", req->auto_label,
-			 "unavailable", "normalised",
+	return json_pack("{s:o, s:o, s:s, s:{}, s:s}", "events", events, "columns", columns,
+			 "auto_table_row", req->auto_label, "unavailable", "normalised",
 			 "counts of both agents over the sampled batches / (samples x round trips x handoffs)");
 }
 
