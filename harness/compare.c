@@ -307,38 +307,6 @@ out:
 	return ret;
 }
 
-/* Draws through a temporary name with the same extension, so a failed plot
- * leaves no half file. */
-static int render(const char *script, const char *dat, const char *vars, bool ratio,
-		  const char *image, char *err)
-{
-	char tmp[PATH_MAX], a_data[2 * PATH_MAX + 8], a_vars[2 * PATH_MAX + 8],
-		a_out[2 * PATH_MAX + 8], e[ERRLEN];
-	const char *assign[] = { a_data, a_vars, a_out, ratio ? "mode='ratio'" : "mode='diff'", NULL };
-	size_t len = strlen(image);
-
-	snprintf(tmp, sizeof tmp, "%.*s.tmp.png", (int)(len - 4), image);
-	strcpy(a_data, "data=");
-	strcpy(a_vars, "vars=");
-	strcpy(a_out, "out=");
-	if (plot_gnuplot_quote(a_data + 5, sizeof a_data - 5, dat) < 0 ||
-	    plot_gnuplot_quote(a_vars + 5, sizeof a_vars - 5, vars) < 0 ||
-	    plot_gnuplot_quote(a_out + 4, sizeof a_out - 4, tmp) < 0) {
-		set_error(err, "%s: gnuplot cannot take this path (newline or too long)", image);
-		return -1;
-	}
-	if (plot_run_gnuplot(script, assign, e) < 0) {
-		unlink(tmp);
-		set_error(err, "drawing %s: %s", image, e);
-		return -1;
-	}
-	if (rename(tmp, image) < 0) {
-		set_error(err, "renaming %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- the page ---- */
 
@@ -753,7 +721,8 @@ int compare_runs(const struct compare_request *q)
 				goto fail;
 			if (!draw)
 				continue;
-			if (render(script, dat, vars, kinds[i].ratio, png, err) != 0) {
+			const char *mode[] = { kinds[i].ratio ? "mode='ratio'" : "mode='diff'", NULL };
+			if (plot_render(script, dat, vars, mode, png, err) != 0) {
 				json_array_append_new(warnings, json_string(err));
 				fprintf(stderr, "cohmap %s: warning: %s\n", q->cmd, err);
 				draw = false;

@@ -19,86 +19,6 @@
 
 static const char *const placement_order[] = { "smt", "l3", "spread-l3", "cross-socket", "pair" };
 
-/* ---- small helpers ---- */
-
-static FILE *open_tmp(const char *path, char *tmp, size_t size, char *err)
-{
-	if ((size_t)snprintf(tmp, size, "%s.tmp", path) >= size) {
-		set_error(err, "path too long: %s", path);
-		return NULL;
-	}
-	FILE *f = fopen(tmp, "we");
-	if (f == NULL)
-		set_error(err, "%s: %s", tmp, strerror(errno));
-	return f;
-}
-
-static int finish_tmp(FILE *f, const char *tmp, const char *path, char *err)
-{
-	bool failed = ferror(f);
-	if (fclose(f) != 0)
-		failed = true;
-	if (failed || rename(tmp, path) != 0) {
-		set_error(err, "writing %s: %s", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-/* A gnuplot double-quoted string: \ and " escaped, control characters dropped. */
-static void put_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20)
-			continue;
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-/* Draws through a temporary name with the same extension (the scripts pick
- * the terminal from it), so a failed plot leaves no half image. */
-static int render(const char *script_name, const char *dat, const char *vars, const char *image,
-		  char *err)
-{
-	char script[PATH_MAX], tmp[PATH_MAX], e[ERRLEN];
-	char a_data[PATH_MAX + 16], a_vars[PATH_MAX + 16], a_out[PATH_MAX + 16];
-	const char *assign[] = { a_data, vars ? a_vars : NULL, NULL, NULL };
-	const char *dot = strrchr(image, '.');
-
-	if (plot_script_path(script_name, script, sizeof script, err) < 0)
-		return -1;
-	if (dot == NULL || (size_t)snprintf(tmp, sizeof tmp, "%.*s.tmp%s", (int)(dot - image), image,
-					    dot) >= sizeof tmp) {
-		set_error(err, "bad image path: %s", image);
-		return -1;
-	}
-	strcpy(a_data, "data=");
-	strcpy(a_vars, "vars=");
-	strcpy(a_out, "out=");
-	if (plot_gnuplot_quote(a_data + 5, sizeof a_data - 5, dat) < 0 ||
-	    (vars && plot_gnuplot_quote(a_vars + 5, sizeof a_vars - 5, vars) < 0) ||
-	    plot_gnuplot_quote(a_out + 4, sizeof a_out - 4, tmp) < 0) {
-		set_error(err, "%s: gnuplot cannot take this path (newline or too long)", image);
-		return -1;
-	}
-	assign[vars ? 2 : 1] = a_out;
-	if (plot_run_gnuplot(script, assign, e) < 0) {
-		unlink(tmp);
-		set_error(err, "drawing %s: %s", image, e);
-		return -1;
-	}
-	if (rename(tmp, image) != 0) {
-		set_error(err, "renaming %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
 
 static int render_both(const char *script, const char *stem, const char *dat, const char *vars,
 		       char *err)
@@ -107,7 +27,7 @@ static int render_both(const char *script, const char *stem, const char *dat, co
 	char image[PATH_MAX];
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
 		snprintf(image, sizeof image, "%s.%s", stem, formats[i]);
-		if (render(script, dat, vars, image, err) < 0)
+		if (plot_draw(script, dat, vars, image, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -232,7 +152,7 @@ static int write_distance(const struct csv *c, const struct topology *t, const c
 			styles[series[s].rank] = nstyles++;
 	double x_shared = ndist > 1 && distances[0] == 0 ? log2((double)distances[1]) - 1.5 : 0;
 
-	if ((f = open_tmp(path, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(path, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	fputs("# cohmap falseshare: slowdown against the distance between neighbouring counters,\n"
 	      "# from falseshare.csv (rows sweep=distance, status=ok); one block per series.\n"
@@ -246,7 +166,7 @@ static int write_distance(const struct csv *c, const struct topology *t, const c
 			 one_role ? "" : ", ", one_role ? "" : series[s].role);
 		if (s > 0)
 			fputs("\n\n", f);
-		put_string(f, title);
+		plot_put_string(f, title);
 		fputs(" x distance_bytes slowdown slowdown_min slowdown_max events_per_op colour "
 		      "placement line_size_bytes label\n", f);
 		for (int j = 0; j < ndist; j++) {
@@ -286,19 +206,19 @@ static int write_distance(const struct csv *c, const struct topology *t, const c
 				line_size, label);
 		}
 	}
-	if (finish_tmp(f, tmp, path, err) != 0)
+	if (plot_file_finish(f, tmp, path, err) != 0)
 		goto out;
 
-	if ((f = open_tmp(vars_path, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(vars_path, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	fputs("# written by cohmap from falseshare.csv for plots/falseshare.gp\n", f);
 	fprintf(f, "if (!exists(\"line_size\")) { line_size = %zu }\n", line_size);
 	if (t->cpu_model[0]) {
 		fputs("machine = ", f);
-		put_string(f, t->cpu_model);
+		plot_put_string(f, t->cpu_model);
 		fputc('\n', f);
 	}
-	ret = finish_tmp(f, tmp, vars_path, err) == 0 ? 1 : -1;
+	ret = plot_file_finish(f, tmp, vars_path, err) == 0 ? 1 : -1;
 out:
 	free(series);
 	free(distances);
@@ -459,7 +379,7 @@ static int write_pairs(const struct csv *c, const struct topology *t, const char
 		hi = fmax(hi, v);
 	}
 
-	if ((f = open_tmp(path, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(path, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	fputs("# cohmap falseshare pair heatmap: slowdown of the thread on CPU y with its\n"
 	      "# neighbouring counter's thread on CPU x (indices in topology order); NaN: none\n"
@@ -477,10 +397,10 @@ static int write_pairs(const struct csv *c, const struct topology *t, const char
 		}
 		fputc('\n', f);
 	}
-	if (finish_tmp(f, tmp, path, err) != 0)
+	if (plot_file_finish(f, tmp, path, err) != 0)
 		goto out;
 
-	if ((f = open_tmp(vars_path, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(vars_path, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	char text[512];
 	fputs("# written by cohmap from falseshare.csv for plots/falseshare-pairs.gp\n", f);
@@ -492,14 +412,14 @@ static int write_pairs(const struct csv *c, const struct topology *t, const char
 	snprintf(text, sizeof text, "false sharing of CPU pairs: %s, counters %s B apart", kind,
 		 distance);
 	fputs("set title ", f);
-	put_string(f, text);
+	plot_put_string(f, text);
 	if (t->cpu_model[0]) {
 		fputs(" . \"\\n\" . ", f);
-		put_string(f, t->cpu_model);
+		plot_put_string(f, t->cpu_model);
 	}
 	fputs("\nset cblabel \"slowdown: padded / false-shared ops/s, median of rounds\"\n", f);
 	put_axes(f, t, cpus, n);
-	ret = finish_tmp(f, tmp, vars_path, err) == 0 ? 1 : -1;
+	ret = plot_file_finish(f, tmp, vars_path, err) == 0 ? 1 : -1;
 out:
 	free(cpus);
 	free(pos);

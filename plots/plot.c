@@ -282,9 +282,7 @@ bool plot_gnuplot_available(char *why, size_t size)
 
 /* ---- writing files atomically ---- */
 
-/* Opens PATH.tmp; finish_tmp renames it over PATH only when every write
- * worked, so a reader never sees half a file. */
-static FILE *open_tmp(const char *path, char *tmp, size_t size, char *err)
+FILE *plot_file_begin(const char *path, char *tmp, size_t size, char *err)
 {
 	if ((size_t)snprintf(tmp, size, "%s.tmp", path) >= size) {
 		set_error(err, "path too long: %s", path);
@@ -296,7 +294,7 @@ static FILE *open_tmp(const char *path, char *tmp, size_t size, char *err)
 	return f;
 }
 
-static int finish_tmp(FILE *f, const char *tmp, const char *path, char *err)
+int plot_file_finish(FILE *f, const char *tmp, const char *path, char *err)
 {
 	bool failed = ferror(f);
 	if (fclose(f) != 0)
@@ -314,8 +312,7 @@ static int finish_tmp(FILE *f, const char *tmp, const char *path, char *err)
 	return 0;
 }
 
-/* A gnuplot double-quoted string: \ and " escaped, control characters dropped. */
-static void put_string(FILE *f, const char *s)
+void plot_put_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -344,7 +341,7 @@ struct heatmap {
 static int write_dat(const struct heatmap *h, const char *path, char *err)
 {
 	char tmp[PATH_MAX];
-	FILE *f = open_tmp(path, tmp, sizeof(tmp), err);
+	FILE *f = plot_file_begin(path, tmp, sizeof(tmp), err);
 	if (!f)
 		return -1;
 	if (h->event)
@@ -368,7 +365,7 @@ static int write_dat(const struct heatmap *h, const char *path, char *err)
 		}
 		fputc('\n', f);   /* one scan line per initiator */
 	}
-	return finish_tmp(f, tmp, path, err);
+	return plot_file_finish(f, tmp, path, err);
 }
 
 static void put_tics(FILE *f, const char *axis, const int *cpus, int n)
@@ -429,7 +426,7 @@ static int write_vars(const struct topology *t, const struct heatmap *h, const c
 			hi = fmax(hi, h->value[i]);
 		}
 
-	f = open_tmp(path, tmp, sizeof(tmp), err);
+	f = plot_file_begin(path, tmp, sizeof(tmp), err);
 	if (!f)
 		goto out;
 	/* Only safe text goes in here: this file is gnuplot code, and a newline
@@ -448,12 +445,12 @@ static int write_vars(const struct topology *t, const struct heatmap *h, const c
 	else
 		snprintf(title, sizeof(title), "%s (%s)", what, h->kernel);
 	fputs("set title ", f);
-	put_string(f, title);
+	plot_put_string(f, title);
 	fputs("\nset xlabel \"responder CPU (topology order)\"\n"
 	      "set ylabel \"initiator CPU\"\n", f);
 	if (h->event) {
 		fputs("set cblabel ", f);
-		put_string(f, h->event);
+		plot_put_string(f, h->event);
 		fputs(" # counts per handoff, both agents, undisturbed samples\n", f);
 	} else {
 		fprintf(f, "set cblabel \"one-way latency, %s of samples [ns]\"\n", h->stat);
@@ -486,37 +483,43 @@ static int write_vars(const struct topology *t, const struct heatmap *h, const c
 		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
 			socket ? 1 : 2);
 	}
-	ret = finish_tmp(f, tmp, path, err);
+	ret = plot_file_finish(f, tmp, path, err);
 out:
 	free(sockets);
 	free(l3);
 	return ret;
 }
 
-/* Draws one image through a temporary name with the same extension (the
- * script picks its terminal from it), so a failed plot leaves no half file. */
-static int render(const char *script, const char *dat, const char *vars, const char *image,
-		  char *err)
+int plot_render(const char *script, const char *dat, const char *vars, const char *const *extra,
+		const char *image, char *err)
 {
 	char tmp[PATH_MAX], a_data[2 * PATH_MAX + 8], a_vars[2 * PATH_MAX + 8],
 		a_out[2 * PATH_MAX + 8], e[ERRLEN];
 	const char *dot = strrchr(image, '.');
-	const char *assign[] = {a_data, a_vars, a_out, NULL};
+	const char *assign[16];
+	int n = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s.tmp%s", (int)(dot - image), image, dot) >=
-	    sizeof(tmp)) {
-		set_error(err, "path too long: %s", image);
+	if (dot == NULL || (size_t)snprintf(tmp, sizeof(tmp), "%.*s.tmp%s", (int)(dot - image), image,
+					    dot) >= sizeof(tmp)) {
+		set_error(err, "bad image path: %s", image);
 		return -1;
 	}
 	strcpy(a_data, "data=");
 	strcpy(a_vars, "vars=");
 	strcpy(a_out, "out=");
 	if (plot_gnuplot_quote(a_data + 5, sizeof(a_data) - 5, dat) < 0 ||
-	    plot_gnuplot_quote(a_vars + 5, sizeof(a_vars) - 5, vars) < 0 ||
+	    (vars && plot_gnuplot_quote(a_vars + 5, sizeof(a_vars) - 5, vars) < 0) ||
 	    plot_gnuplot_quote(a_out + 4, sizeof(a_out) - 4, tmp) < 0) {
 		set_error(err, "%s: gnuplot cannot take this path (newline or too long)", image);
 		return -1;
 	}
+	assign[n++] = a_data;
+	if (vars)
+		assign[n++] = a_vars;
+	for (int i = 0; extra && extra[i] && n < 14; i++)
+		assign[n++] = extra[i];
+	assign[n++] = a_out;
+	assign[n] = NULL;
 	if (plot_run_gnuplot(script, assign, e) < 0) {
 		unlink(tmp);
 		set_error(err, "drawing %s: %s", image, e);
@@ -528,6 +531,15 @@ static int render(const char *script, const char *dat, const char *vars, const c
 		return -1;
 	}
 	return 0;
+}
+
+int plot_draw(const char *script_name, const char *dat, const char *vars, const char *image,
+	      char *err)
+{
+	char script[PATH_MAX];
+	if (plot_script_path(script_name, script, sizeof(script), err) < 0)
+		return -1;
+	return plot_render(script, dat, vars, NULL, image, err);
 }
 
 /* Kernel names become file names: keep them to a safe alphabet. */
@@ -714,7 +726,7 @@ static int latency_heatmaps(const char *dir, const struct topology *t, const cha
 			static const char *const formats[] = {"png", "svg"};
 			for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
 				snprintf(image, sizeof(image), "%s.%s", stem, formats[i]);
-				if (render(script, dat, vars, image, err) < 0)
+				if (plot_render(script, dat, vars, NULL, image, err) < 0)
 					goto out;
 			}
 		}
@@ -768,10 +780,10 @@ int plot_matrix_heatmap(const char *dir, const char *name, const struct topology
 			hi = fmax(hi, m->value[i]);
 		}
 
-	if (!(f = open_tmp(dat, tmp, sizeof(tmp), err)))
+	if (!(f = plot_file_begin(dat, tmp, sizeof(tmp), err)))
 		goto out;
 	fprintf(f, "# cohmap matrix %s: ", name);
-	put_string(f, m->cblabel);
+	plot_put_string(f, m->cblabel);
 	fputs("\n# x = column index, y = row index, in topology order; NaN: no value\n# index:cpu", f);
 	for (int i = 0; i < n; i++)
 		fprintf(f, " %d:%d", i, m->cpus[i]);
@@ -786,7 +798,7 @@ int plot_matrix_heatmap(const char *dir, const char *name, const struct topology
 		}
 		fputc('\n', f);
 	}
-	ret = finish_tmp(f, tmp, dat, err);
+	ret = plot_file_finish(f, tmp, dat, err);
 	f = NULL;
 	if (ret < 0)
 		goto out;
@@ -800,20 +812,20 @@ int plot_matrix_heatmap(const char *dir, const char *name, const struct topology
 	}
 	int ns = topology_borders(t, m->cpus, n, true, sockets, n);
 	int nl = topology_borders(t, m->cpus, n, false, l3, n);
-	if (!(f = open_tmp(vars, tmp, sizeof(tmp), err)))
+	if (!(f = plot_file_begin(vars, tmp, sizeof(tmp), err)))
 		goto out;
 	double cbmin = lo <= hi && lo < 0 ? lo : 0, cbmax = lo <= hi ? hi : 1;
 	fprintf(f, "# written by cohmap for plots/heatmap.gp\nncpus = %d\n", n);
 	fprintf(f, "if (!exists(\"cbmin\")) { cbmin = %.6g }\n", cbmin);
 	fprintf(f, "if (!exists(\"cbmax\")) { cbmax = %.6g }\n", cbmax);
 	fputs("set title ", f);
-	put_string(f, m->title);
+	plot_put_string(f, m->title);
 	fputs("\nset xlabel ", f);
-	put_string(f, m->xlabel);
+	plot_put_string(f, m->xlabel);
 	fputs("\nset ylabel ", f);
-	put_string(f, m->ylabel);
+	plot_put_string(f, m->ylabel);
 	fputs("\nset cblabel ", f);
-	put_string(f, m->cblabel);
+	plot_put_string(f, m->cblabel);
 	fputc('\n', f);
 	put_tics(f, "xtics", m->cpus, n);
 	put_tics(f, "ytics", m->cpus, n);
@@ -857,14 +869,14 @@ int plot_matrix_heatmap(const char *dir, const char *name, const struct topology
 					text, x, y, (v - base) / span < 0.55 ? "#ffffff" : "#000000", (int)pt);
 			}
 	}
-	ret = finish_tmp(f, tmp, vars, err);
+	ret = plot_file_finish(f, tmp, vars, err);
 	f = NULL;
 	if (ret < 0 || !draw)
 		goto out;
 	static const char *const formats[] = {"png", "svg"};
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
 		snprintf(image, sizeof(image), "%s/%s.%s", dir, name, formats[i]);
-		if ((ret = render(script, dat, vars, image, err)) < 0)
+		if ((ret = plot_render(script, dat, vars, NULL, image, err)) < 0)
 			goto out;
 	}
 out:

@@ -3,6 +3,8 @@
 #ifndef COHMAP_PLOT_H
 #define COHMAP_PLOT_H
 
+#include <stdio.h>
+
 #include "topology/topology.h"
 
 /* Path of a gnuplot script shipped with cohmap ("heatmap.gp"), found next to
@@ -36,6 +38,26 @@ int plot_run_gnuplot(const char *script, const char *const *assignments, char *e
  * out. Returns -1 when it does not fit or s holds a newline, which no gnuplot
  * string literal can. */
 int plot_gnuplot_quote(char *out, size_t size, const char *s);
+
+/* Data and variable files are written atomically: plot_file_begin opens
+ * PATH.tmp (tmp gets its name), plot_file_finish closes it and renames it over
+ * PATH only when every write worked, so a reader never sees half a file.
+ * NULL / -1 with a message. */
+FILE *plot_file_begin(const char *path, char *tmp, size_t size, char *err);
+int plot_file_finish(FILE *f, const char *tmp, const char *path, char *err);
+/* Writes s as a gnuplot double-quoted string: \ and " escaped, control
+ * characters dropped. */
+void plot_put_string(FILE *f, const char *s);
+/* Runs the script (a path from plot_script_path) with data=DAT, vars=VARS
+ * (when not NULL), the NULL-terminated extra assignments (may be NULL) and
+ * out=IMAGE, through a temporary image name with the same extension (the
+ * scripts pick their terminal from it), so a failed plot leaves no half
+ * image. 0, or -1 with a message. */
+int plot_render(const char *script, const char *dat, const char *vars, const char *const *extra,
+		const char *image, char *err);
+/* plot_render of plots/<script_name>, found with plot_script_path. */
+int plot_draw(const char *script_name, const char *dat, const char *vars, const char *image,
+	      char *err);
 
 /* Any CPU x CPU matrix, drawn by plots/heatmap.gp like the latency heatmaps
  * (axes in topology order, socket and L3 borders). */

@@ -17,86 +17,6 @@
 #include "kernels/states.h"
 #include "plots/plot.h"
 
-/* ---- small file helpers ---- */
-
-/* Opened as PATH.tmp; finish() renames it over PATH only when every write
- * worked, so a reader never sees half a file. */
-static FILE *begin(const char *path, char *tmp, size_t size, char *err)
-{
-	if ((size_t)snprintf(tmp, size, "%s.tmp", path) >= size) {
-		set_error(err, "path too long: %s", path);
-		return NULL;
-	}
-	FILE *f = fopen(tmp, "we");
-	if (f == NULL)
-		set_error(err, "%s: %s", tmp, strerror(errno));
-	return f;
-}
-
-static int finish(FILE *f, const char *tmp, const char *path, char *err)
-{
-	bool failed = ferror(f);
-	if (fclose(f) != 0)
-		failed = true;
-	if (failed || rename(tmp, path) != 0) {
-		set_error(err, "writing %s: %s", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-/* A gnuplot double-quoted string: \ and " escaped, control characters dropped. */
-static void put_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20)
-			continue;
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-/* Runs script on data and vars into image, through a temporary image name
- * with the same extension (the scripts pick the terminal from it). */
-static int render(const char *script_name, const char *dat, const char *vars, const char *image,
-		  char *err)
-{
-	char script[PATH_MAX], tmp[PATH_MAX], a_data[2 * PATH_MAX + 8], a_vars[2 * PATH_MAX + 8],
-		a_out[2 * PATH_MAX + 8], e[ERRLEN];
-	const char *assign[] = { a_data, a_vars, a_out, NULL };
-	const char *dot = strrchr(image, '.');
-	if (plot_script_path(script_name, script, sizeof script, err) < 0)
-		return -1;
-	if (dot == NULL || (size_t)snprintf(tmp, sizeof tmp, "%.*s.tmp%s", (int)(dot - image), image,
-					    dot) >= sizeof tmp) {
-		set_error(err, "path too long: %s", image);
-		return -1;
-	}
-	strcpy(a_data, "data=");
-	strcpy(a_vars, "vars=");
-	strcpy(a_out, "out=");
-	if (plot_gnuplot_quote(a_data + 5, sizeof a_data - 5, dat) < 0 ||
-	    plot_gnuplot_quote(a_vars + 5, sizeof a_vars - 5, vars) < 0 ||
-	    plot_gnuplot_quote(a_out + 4, sizeof a_out - 4, tmp) < 0) {
-		set_error(err, "%s: gnuplot cannot take this path (newline or too long)", image);
-		return -1;
-	}
-	if (plot_run_gnuplot(script, assign, e) < 0) {
-		unlink(tmp);
-		set_error(err, "drawing %s: %s", image, e);
-		return -1;
-	}
-	if (rename(tmp, image) != 0) {
-		set_error(err, "renaming %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
 
 static int add_file(struct states_plot_files *files, const char *name, char *err)
 {
@@ -248,7 +168,7 @@ static int bar_chart(const char *dir, const struct topology *t, const char *stat
 	snprintf(dat, sizeof dat, "%s/states-bars.dat", dir);
 	snprintf(vars, sizeof vars, "%s/states-bars.gpvars", dir);
 	snprintf(image, sizeof image, "%s/states.png", dir);
-	if ((f = begin(dat, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(dat, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	fprintf(f, "# cohmap states: ns per access by line state and operation: %s of samples, then "
 		   "p10 and p90;\n# per pair class the median over its pairs. One block per class: ",
@@ -292,10 +212,10 @@ static int bar_chart(const char *dir, const struct topology *t, const char *stat
 			fputc('\n', f);
 		}
 	}
-	if (finish(f, tmp, dat, err) < 0)
+	if (plot_file_finish(f, tmp, dat, err) < 0)
 		goto out;
 
-	if ((f = begin(vars, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(vars, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	fputs("# written by cohmap from states.csv for plots/states.gp\n", f);
 	fprintf(f, "nclasses = %d\n", nclasses);
@@ -333,18 +253,18 @@ static int bar_chart(const char *dir, const struct topology *t, const char *stat
 				 pair_class_name(classes[i]), pair_class_description(classes[i]), pairs,
 				 sharer == -1 ? "; Shared by A and B" : "");
 		fprintf(f, "class_title[%d] = ", i + 1);
-		put_string(f, title);
+		plot_put_string(f, title);
 		fputc('\n', f);
 	}
 	char title[256];
 	snprintf(title, sizeof title, "cost of an access by the state of the line%s%s",
 		 t->cpu_model[0] ? " on " : "", t->cpu_model);
 	fputs("figure_title = ", f);
-	put_string(f, title);
+	plot_put_string(f, title);
 	fprintf(f, "\nstat = \"%s\"\n", strcmp(stat, "min") == 0 ? "minimum" : "median");
-	if (finish(f, tmp, vars, err) < 0)
+	if (plot_file_finish(f, tmp, vars, err) < 0)
 		goto out;
-	if (render("states.gp", dat, vars, image, err) < 0 || add_file(files, "states.png", err) < 0)
+	if (plot_draw("states.gp", dat, vars, image, err) < 0 || add_file(files, "states.png", err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -455,7 +375,7 @@ static int heatmap(const char *dir, const struct topology *t, const char *stat, 
 	snprintf(dat, sizeof dat, "%s/states-%s.dat", dir, k->name);
 	snprintf(vars, sizeof vars, "%s/states-%s.gpvars", dir, k->name);
 	snprintf(image, sizeof image, "%s/%s", dir, name);
-	if ((f = begin(dat, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(dat, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	fprintf(f, "# cohmap states matrix, kernel %s: ns per access, %s of samples\n"
 		   "# x = requester index, y = owner index, in topology order; NaN: no value\n# index:cpu",
@@ -473,9 +393,9 @@ static int heatmap(const char *dir, const struct topology *t, const char *stat, 
 		}
 		fputc('\n', f);
 	}
-	if (finish(f, tmp, dat, err) < 0)
+	if (plot_file_finish(f, tmp, dat, err) < 0)
 		goto out;
-	if ((f = begin(vars, tmp, sizeof tmp, err)) == NULL)
+	if ((f = plot_file_begin(vars, tmp, sizeof tmp, err)) == NULL)
 		goto out;
 	char title[256];
 	snprintf(title, sizeof title, "%s: %s", k->name, k->summary);
@@ -483,7 +403,7 @@ static int heatmap(const char *dir, const struct topology *t, const char *stat, 
 	fprintf(f, "if (!exists(\"cbmin\")) { cbmin = 0 }\n");
 	fprintf(f, "if (!exists(\"cbmax\")) { cbmax = %.6g }\n", hi > 0 ? hi : 1);
 	fputs("set title ", f);
-	put_string(f, title);
+	plot_put_string(f, title);
 	fprintf(f, "\nset xlabel \"requester CPU B (topology order)\"\n"
 		   "set ylabel \"owner CPU A\"\n"
 		   "set cblabel \"ns per access, %s of samples\"\n",
@@ -499,9 +419,9 @@ static int heatmap(const char *dir, const struct topology *t, const char *stat, 
 		f = NULL;
 		goto out;
 	}
-	if (finish(f, tmp, vars, err) < 0)
+	if (plot_file_finish(f, tmp, vars, err) < 0)
 		goto out;
-	if (render("heatmap.gp", dat, vars, image, err) < 0 || add_file(files, name, err) < 0)
+	if (plot_draw("heatmap.gp", dat, vars, image, err) < 0 || add_file(files, name, err) < 0)
 		goto out;
 	ret = 1;
 out:
