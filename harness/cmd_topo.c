@@ -27,18 +27,25 @@ static int show_topology(const struct command *cmd, struct options *o, int argc,
 		for (n = 0; n < t.ncpus; n++)
 			cpus[n] = t.cpus[n].cpu;
 		topology_sort(&t, cpus, n);
+	} else if (o->topology) {
+		/* Only -c is resolved on this machine; the places shown are the file's. */
+		if ((n = topology_select(&t, o->cpus, cpus, t.ncpus, err)) < 0) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+			goto out;
+		}
+		topology_sort(&t, cpus, n);
 	} else if ((n = command_cpus(cmd->name, o, &t, cpus, t.ncpus, 1)) < 0) {
 		goto out;
 	}
-	topology_print(&t, cpus, n, stdout);
-	if (o->save) {
-		if (topology_save(&t, o->save, err) != 0) {
-			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
-			rc = EXIT_RUNTIME;
-			goto out;
-		}
-		printf("\ntopology written to %s\n", o->save);
+	/* Saved before the table is printed, so that a place it cannot be
+	 * written to gives one line, not the table and then the error. */
+	if (o->save && topology_save(&t, o->save, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+		goto out;
 	}
+	topology_print(&t, cpus, n, stdout);
+	if (o->save)
+		printf("\ntopology written to %s\n", o->save);
 	rc = EXIT_DONE;
 out:
 	free(cpus);

@@ -34,6 +34,12 @@ int command_cpus(const char *cmd, const struct options *o, const struct topology
 	} else {
 		n = topology_usable(t, cpus, max);
 	}
+	/* A topology file may describe another machine: only CPUs that are
+	 * here, where the file puts them, can be measured. */
+	if (o->topology && n > 0 && (n = topology_keep_here(t, cpus, n, err)) < 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		return -1;
+	}
 	if (n < at_least) {
 		fprintf(stderr, "cohmap %s: needs at least %d CPUs, %s %d\n", cmd, at_least,
 			o->cpus ? "the expression selects" : "this process may use only", n);

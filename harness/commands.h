@@ -29,7 +29,8 @@ COHMAP_COMMANDS(DECLARE_COMMAND)
 /* Shared steps of the commands, each printing its own one-line error. */
 /* From --topology FILE, else from likwid. Returns an exit code. */
 int command_topology(const char *cmd, const struct options *o, struct topology *t);
-/* CPUs from -c (likwid syntax) or all usable ones, in topology order.
+/* CPUs to measure from -c (likwid syntax) or all usable ones, in topology
+ * order; with --topology, only those of the file that are usable here.
  * Returns the count, or -1 after printing the error. */
 int command_cpus(const char *cmd, const struct options *o, const struct topology *t, int *cpus,
 		 int max, int at_least);

@@ -75,6 +75,11 @@ json_t *json_load_object(const char *path, char *err)
 	json_error_t jerr;
 	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL) {
+		/* jansson quotes the file ("near '\"\\<newline>'"): a broken file
+		 * must not put control characters on the user's terminal. */
+		for (char *c = jerr.text; *c; c++)
+			if ((unsigned char)*c < ' ' || *c == 0x7f)
+				*c = '?';
 		set_error(err, "%s: %s (line %d)", path, jerr.text, jerr.line);
 		return NULL;
 	}

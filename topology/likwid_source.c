@@ -687,6 +687,86 @@ out:
 	return rc;
 }
 
+/* How many CPUs likwid gives for a bare domain ("S0", "N"): the size its
+ * indices are taken modulo. -1 when likwid does not know the domain. */
+static int domain_size(const char *domain, size_t len)
+{
+	struct capture cap;
+	char name[32], said[256], ignored[ERRLEN];
+	int n, size = (int)get_cpuTopology()->numHWThreads + 1, *buf;
+
+	if (len == 0 || len >= sizeof(name) || !(buf = calloc((size_t)size, sizeof(*buf))))
+		return -1;
+	snprintf(name, sizeof(name), "%.*s", (int)len, domain);
+	if (capture_begin(&cap, ignored) < 0) {
+		free(buf);
+		return -1;
+	}
+	n = cpustr_to_cpulist(name, buf, size);
+	capture_end(&cap, said, sizeof(said));
+	free(buf);
+	return n > 0 ? n : -1;
+}
+
+/* likwid takes a domain's indices modulo its size: "S0:4000-4001" and "N:100"
+ * select real CPUs. So in each DOMAIN:LIST (and L:DOMAIN:LIST) part of an
+ * expression, every index must be below the size likwid gives for the bare
+ * domain. E: parts count CPUs rather than index them, and lists that are not
+ * numbers ("S:scatter") are likwid's to judge. */
+static int check_domain_indices(const char *expr, char *err)
+{
+	for (const char *part = expr, *end; *part; part = *end ? end + 1 : end) {
+		const char *domain = part, *colon, *list, *highest_text = NULL;
+		long highest = -1;
+		int size, highest_len = 0;
+
+		end = part + strcspn(part, "@");
+		if (strncmp(part, "E:", 2) == 0)
+			continue;
+		if (strncmp(part, "L:", 2) == 0)
+			domain = part + 2;
+		colon = memchr(domain, ':', (size_t)(end - domain));
+		if (!colon || !isalpha((unsigned char)*domain)) /* domains: N, S0, C1, M0, D0 */
+			continue;
+		list = colon + 1;
+		if (list == end || strspn(list, "0123456789,-") < (size_t)(end - list))
+			continue;
+		/* Items are "i" or "i-j" with i <= j, as in a kernel CPU list. */
+		for (const char *item = list; item < end; item++) {
+			char *after;
+			const char *last_text = item;
+			long first = strtol(item, &after, 10), last = first;
+			if (!isdigit((unsigned char)*item))
+				goto invalid;
+			if (*after == '-') {
+				if (!isdigit((unsigned char)after[1]))
+					goto invalid;
+				last_text = after + 1;
+				last = strtol(last_text, &after, 10);
+			}
+			if (last < first || (after < end && *after != ','))
+				goto invalid;
+			if (last > highest) {
+				highest = last; /* LONG_MAX for numbers too long for a long */
+				highest_text = last_text;
+				highest_len = (int)(after - last_text);
+			}
+			item = after;
+		}
+		size = domain_size(domain, (size_t)(colon - domain));
+		if (size > 0 && highest >= size) {
+			set_error(err, "cpu expression '%s': index %.*s is outside domain %.*s, "
+				  "which has %d CPUs (indices 0-%d)", expr, highest_len, highest_text,
+				  (int)(colon - domain), domain, size, size - 1);
+			return -1;
+		}
+	}
+	return 0;
+invalid:
+	set_error(err, "cpu expression '%s' is not valid (%s)", expr, EXPR_EXAMPLES);
+	return -1;
+}
+
 /* Anything else is likwid's: domains (S0:, N:, C1:, M0:), E: and L: forms. */
 static int likwid_expression(const char *expr, int *cpus, int max, char *err)
 {
@@ -723,6 +803,53 @@ static int likwid_expression(const char *expr, int *cpus, int max, char *err)
 	return n > 0 && n <= max && !*said ? n : -1;
 }
 
+int topology_keep_here(const struct topology *t, int *cpus, int n, char *err)
+{
+	struct bitmask *online = read_cpulist(SYS_CPU "/online");
+	struct affinity aff = { 0 };
+	bool kernel_numa = numa_available() >= 0;
+	int kept = -1;
+
+	if (!online) {
+		set_error(err, "cannot read the list of online CPUs from " SYS_CPU "/online");
+		goto out;
+	}
+	if (affinity_read(&aff, err) < 0)
+		goto out;
+	kept = 0;
+	for (int i = 0; i < n; i++) {
+		const struct cpu_place *p = topology_find(t, cpus[i]);
+		char path[64];
+		int node;
+
+		snprintf(path, sizeof(path), SYS_CPU "/cpu%d", cpus[i]);
+		if (!p || access(path, F_OK) != 0) {
+			set_error(err, "CPU %d of the topology file %s does not exist here "
+				  "(the file describes another machine?)", cpus[i], t->source);
+			kept = -1;
+			goto out;
+		}
+		/* Memory is placed on the file's NUMA node of a CPU: a node this
+		 * machine puts elsewhere (or lacks) would make every mbind fail. */
+		node = kernel_numa ? numa_node_of_cpu(cpus[i]) : -1;
+		if (node >= 0 && node != p->numa_node) {
+			set_error(err, "CPU %d of the topology file %s is on NUMA node %d, here on "
+				  "node %d (the file describes another machine?)", cpus[i], t->source,
+				  p->numa_node, node);
+			kept = -1;
+			goto out;
+		}
+		if (in_mask(online, cpus[i]) && affinity_has(&aff, cpus[i]))
+			cpus[kept++] = cpus[i];
+	}
+out:
+	if (online)
+		numa_bitmask_free(online);
+	if (aff.set)
+		CPU_FREE(aff.set);
+	return kept;
+}
+
 int topology_select(const struct topology *t, const char *expr, int *cpus, int max, char *err)
 {
 	struct selection sel = { .t = t, .expr = expr };
@@ -746,6 +873,8 @@ int topology_select(const struct topology *t, const char *expr, int *cpus, int m
 		n = plain_list(&sel, cpus, max, err);
 		goto out;
 	}
+	if (likwid_start(err) < 0 || check_domain_indices(expr, err) < 0)
+		goto out;
 	n = likwid_expression(expr, cpus, max, err);
 	for (int i = 0; i < n; i++)
 		if (check_cpu(&sel, cpus, i, cpus[i], err) < 0)

@@ -90,6 +90,12 @@ int topology_usable(const struct topology *t, int *cpus, int max);
  * number of CPUs (in the expression's order), -1 with a message otherwise. */
 int topology_select(const struct topology *t, const char *expr, int *cpus, int max, char *err);
 
+/* For a topology read from a file, which may describe another machine: keeps
+ * those of cpus[0..n) that are online and in this process's affinity mask
+ * here, in order. Returns the new count, or -1 with a message when one of
+ * them does not exist here or sits on another NUMA node here. */
+int topology_keep_here(const struct topology *t, int *cpus, int n, char *err);
+
 /* Indices i in an ordered CPU list where a new socket (or L3 group) starts,
  * i.e. ordered[i-1] and ordered[i] differ. Returns how many were written. */
 int topology_borders(const struct topology *t, const int *ordered, int n,

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <numa.h>
+
 #include "harness/common.h"
 #include "topology/topology.h"
 
@@ -609,6 +611,68 @@ static void test_select(void **state)
 	/* likwid's own complaints become the error line instead of stderr noise. */
 	assert_int_equal(topology_select(&t, "N:0-100000", cpus, 16, err), -1);
 	assert_null(strchr(err, '\n'));
+	/* likwid would take domain indices modulo the domain's size. */
+	assert_non_null(strstr(err, "index 100000 is outside domain N, which has "));
+	assert_int_equal(topology_select(&t, "L:N:100000", cpus, 16, err), -1);
+	assert_non_null(strstr(err, "index 100000 is outside domain N"));
+	assert_int_equal(topology_select(&t, "N:0@N:100000", cpus, 16, err), -1);
+	assert_non_null(strstr(err, "index 100000 is outside domain N"));
+	assert_int_equal(topology_select(&t, "N:-1", cpus, 16, err), -1);
+	assert_non_null(strstr(err, "is not valid"));
+	assert_int_equal(topology_select(&t, "N:1,0", cpus, 16, err), 2);
+	assert_int_equal(cpus[0], 1);
+	assert_int_equal(topology_select(&t, "E:N:1", cpus, 16, err), 1);
+	topology_free(&t);
+}
+
+/* A topology file may describe another machine: of its CPUs only those that
+ * exist here, on the file's NUMA node, and that this process may use are kept. */
+static void test_keep_here(void **state)
+{
+	struct topology t, other;
+	char err[ERRLEN];
+	int cpus[64], n, status;
+	pid_t pid;
+	(void)state;
+
+	load_fixture("intel-2s-smt.topo", &other);
+	n = topology_usable(&other, cpus, 64);
+	assert_int_equal(n, 40);
+	if (access("/sys/devices/system/cpu/cpu39", F_OK) != 0) {
+		assert_int_equal(topology_keep_here(&other, cpus, n, err), -1);
+		assert_non_null(strstr(err, "of the topology file "));
+		assert_non_null(strstr(err, "does not exist here (the file describes another machine?)"));
+	}
+	topology_free(&other);
+
+	if (topology_detect(&t, err) != 0)
+		fail_msg("%s", err);
+	n = topology_usable(&t, cpus, 64);
+	assert_true(n >= 1);
+	assert_int_equal(topology_keep_here(&t, cpus, n, err), n);
+	if (numa_available() >= 0) {
+		t.cpus[0].numa_node++;
+		cpus[0] = t.cpus[0].cpu;
+		assert_int_equal(topology_keep_here(&t, cpus, 1, err), -1);
+		assert_non_null(strstr(err, "is on NUMA node"));
+		t.cpus[0].numa_node--;
+	}
+	if (n >= 2 && cpu_allowed(0) && cpu_allowed(1)) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			cpu_set_t one;
+			int pair[2] = { 0, 1 };
+			CPU_ZERO(&one);
+			CPU_SET(1, &one);
+			if (sched_setaffinity(0, sizeof(one), &one) != 0)
+				_exit(10);
+			_exit(topology_keep_here(&t, pair, 2, err) == 1 && pair[0] == 1 ? 0 : 11);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
 	topology_free(&t);
 }
 
@@ -644,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_rank_smt),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_keep_here),
 	};
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
