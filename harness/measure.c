@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness/common.h"
 
@@ -52,8 +53,29 @@ struct session {
 	long nsamples;
 	unsigned long batch;
 	int failure;        /* kernel_status of the agent that failed first */
-	const char *failed_agent;
+	int failed_agent;   /* AGENT_A, AGENT_B, or -1 */
+	double waited_ns;       /* the failed agent's wait, by the clock */
+	double descheduled_ns;  /* ... and how much of it that agent did not run */
 };
+
+enum { AGENT_A, AGENT_B };
+
+/* When an agent armed its watchdog, by the clock and by its own CPU time.
+ * A wait that times out lasted W ns by the clock, of which the agent ran R:
+ * it was descheduled (a busy neighbour, the hypervisor) for W - R. If that
+ * is half the limit or more, the timeout says the waiter was not running to
+ * see an answer, not that its partner gave none. */
+struct watch {
+	uint64_t armed_ticks;
+	uint64_t armed_cpu_ns;
+};
+
+static uint64_t own_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static struct kernel_ctx agent_ctx(struct session *s)
 {
@@ -66,19 +88,26 @@ static struct kernel_ctx agent_ctx(struct session *s)
 	};
 }
 
-static void arm_watchdog(struct session *s, struct kernel_ctx *ctx)
+static void arm_watchdog(struct session *s, struct kernel_ctx *ctx, struct watch *w)
 {
-	ctx->deadline = clock_ticks(s->clock) + ns_to_ticks(s->clock, s->options->watchdog_s * 1e9);
+	w->armed_cpu_ns = own_cpu_ns();
+	w->armed_ticks = clock_ticks(s->clock);
+	ctx->deadline = w->armed_ticks + ns_to_ticks(s->clock, s->options->watchdog_s * 1e9);
 }
 
-static void record_failure(struct session *s, int status, const char *agent)
+static void record_failure(struct session *s, int status, int agent, const struct watch *w)
 {
+	double waited = ticks_to_ns(s->clock, clock_ticks(s->clock) - w->armed_ticks);
+	double ran = (double)(own_cpu_ns() - w->armed_cpu_ns);
 	/* Both agents can fail at once (one times out while the other sees the
 	 * abort): the first to swap KERNEL_OK out is the one reported. */
 	int expected = KERNEL_OK;
 	if (__atomic_compare_exchange_n(&s->failure, &expected, status, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE))
+					__ATOMIC_ACQUIRE)) {
 		s->failed_agent = agent;
+		s->waited_ns = waited;
+		s->descheduled_ns = waited > ran ? waited - ran : 0;
+	}
 	atomic_store(&s->abort, 1);
 }
 
@@ -133,13 +162,16 @@ static int responder_role(void *arg)
 	struct session *s = arg;
 	struct kernel_ctx ctx = agent_ctx(s);
 	struct batch_counting counting;
+	struct watch watch = { 0 };
 	uint64_t seen = 0;
 	int rc = KERNEL_OK;
 	counting_start(s, &counting, &s->counts[1]);
 	for (;;) {
-		arm_watchdog(s, &ctx);
+		arm_watchdog(s, &ctx, &watch);
 		if (wait_until_equal(&ctx, &s->control->command_seq, seen + 1)) {
+			/* A sent no command: it is stuck, or not running */
 			rc = KERNEL_TIMEOUT;
+			record_failure(s, rc, AGENT_B, &watch);
 			break;
 		}
 		seen++;
@@ -148,12 +180,14 @@ static int responder_role(void *arg)
 		if (batch == 0)
 			break;
 		counting_before(&counting, sample);
+		/* Armed before the acknowledgement: A's clock starts when it sees
+		 * it, and reading our CPU time must not be inside A's batch. */
+		arm_watchdog(s, &ctx, &watch);
 		atomic_store_explicit(s->ack_seq, seen, memory_order_release);
-		arm_watchdog(s, &ctx);
 		rc = s->kernel->responder(&ctx, batch);
 		counting_after(s, &counting, &s->counts[1], sample);
 		if (rc != KERNEL_OK) {
-			record_failure(s, rc, "B");
+			record_failure(s, rc, AGENT_B, &watch);
 			break;
 		}
 	}
@@ -162,13 +196,14 @@ static int responder_role(void *arg)
 }
 
 /* One timed batch, as agent A; returns ns per round trip or a negative status. */
-static int timed_batch(struct session *s, struct kernel_ctx *ctx, struct batch_counting *counting,
-		       uint64_t seq, unsigned long batch, long sample, double *ns_per_round_trip)
+static int timed_batch(struct session *s, struct kernel_ctx *ctx, struct watch *watch,
+		       struct batch_counting *counting, uint64_t seq, unsigned long batch, long sample,
+		       double *ns_per_round_trip)
 {
 	s->control->batch = batch;
 	s->control->sample = sample;
 	atomic_store_explicit(&s->control->command_seq, seq, memory_order_release);
-	arm_watchdog(s, ctx);
+	arm_watchdog(s, ctx, watch);
 	if (wait_until_equal(ctx, s->ack_seq, seq))
 		return KERNEL_TIMEOUT;
 	counting_before(counting, sample);
@@ -209,6 +244,7 @@ static int initiator_role(void *arg)
 	struct session *s = arg;
 	struct kernel_ctx ctx = agent_ctx(s);
 	struct batch_counting counting;
+	struct watch watch = { 0 };
 	uint64_t seq = 0;
 	double ns, target = s->options->sample_target_ns;
 	int rc;
@@ -220,7 +256,7 @@ static int initiator_role(void *arg)
 	 * are also the warm-up. */
 	unsigned long batch = 1;
 	for (;;) {
-		if ((rc = timed_batch(s, &ctx, &counting, ++seq, batch, -1, &ns)) != KERNEL_OK)
+		if ((rc = timed_batch(s, &ctx, &watch, &counting, ++seq, batch, -1, &ns)) != KERNEL_OK)
 			goto finish;
 		if (ns * (double)batch >= target || batch >= MAX_BATCH)
 			break;
@@ -228,21 +264,22 @@ static int initiator_role(void *arg)
 	}
 	s->batch = batch;
 	for (int i = 0; i < WARMUP_SAMPLES; i++)
-		if ((rc = timed_batch(s, &ctx, &counting, ++seq, batch, -1, &ns)) != KERNEL_OK)
+		if ((rc = timed_batch(s, &ctx, &watch, &counting, ++seq, batch, -1, &ns)) != KERNEL_OK)
 			goto finish;
 
 	uint64_t started = monotonic_ns();
 	while (!enough_samples(s, s->scratch, started) && !atomic_load(&s->abort)) {
-		if ((rc = timed_batch(s, &ctx, &counting, ++seq, batch, s->nsamples, &ns)) != KERNEL_OK)
+		rc = timed_batch(s, &ctx, &watch, &counting, ++seq, batch, s->nsamples, &ns);
+		if (rc != KERNEL_OK)
 			goto finish;
 		s->samples[s->nsamples++] = ns / 2; /* one way */
 	}
 finish:
+	if (rc != KERNEL_OK)
+		record_failure(s, rc, AGENT_A, &watch);
 	counting_end(&counting);
-	if (rc != KERNEL_OK) {
-		record_failure(s, rc, "A");
+	if (rc != KERNEL_OK)
 		return rc;
-	}
 	s->control->batch = 0;
 	atomic_store_explicit(&s->control->command_seq, ++seq, memory_order_release);
 	return KERNEL_OK;
@@ -251,14 +288,22 @@ finish:
 static void describe_failure(const struct session *s, int cpu_a, int cpu_b, char *reason,
 			     size_t size)
 {
-	bool by_b = s->failed_agent && s->failed_agent[0] == 'B';
+	bool by_b = s->failed_agent == AGENT_B;
 	int self = by_b ? cpu_b : cpu_a, other = by_b ? cpu_a : cpu_b;
-	if (s->failure == KERNEL_WRONG_DATA)
+	double limit_s = s->options->watchdog_s;
+	if (s->failed_agent < 0)
+		snprintf(reason, size, "watchdog: the agents on CPUs %d and %d stopped making progress",
+			 cpu_a, cpu_b);
+	else if (s->failure == KERNEL_WRONG_DATA)
 		snprintf(reason, size, "%s found wrong data in the shared line on CPU %d",
 			 s->kernel->name, self);
+	else if (s->descheduled_ns >= limit_s * 1e9 / 2)
+		snprintf(reason, size, "watchdog: the agent on CPU %d was descheduled for %.0f ms of its "
+			 "%.0f ms wait for CPU %d (limit %.3g s)", self, s->descheduled_ns / 1e6,
+			 s->waited_ns / 1e6, other, limit_s);
 	else
 		snprintf(reason, size, "watchdog: no answer from CPU %d to CPU %d within %.3g s",
-			 other, self, s->options->watchdog_s);
+			 other, self, limit_s);
 }
 
 /* Drops disturbed samples (when enough remain), summarises, and turns the
@@ -324,6 +369,7 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		.control = (struct control *)(base + kernel_bytes),
 		.ack_seq = (_Atomic uint64_t *)(base + kernel_bytes + stride),
 		.samples = (double *)(base + kernel_bytes + 2 * stride + session_bytes),
+		.failed_agent = -1,
 	};
 	s->scratch = s->samples + capacity;
 	s->counts[0].disturbed = (unsigned char *)(s->scratch + capacity);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "harness/measure.h"
@@ -189,6 +190,45 @@ static void a_silent_agent_fails_the_pair_with_a_reason(void **state)
 	assert_non_null(strstr(m.reason, "wrong data"));
 }
 
+/* Off its CPU for three watchdog limits (a nap stands in for a busy
+ * neighbour or the hypervisor taking the CPU), then waits for an answer
+ * whose deadline has long passed. */
+static int dozing_initiator(struct kernel_ctx *ctx, uint64_t n)
+{
+	nanosleep(&(struct timespec){ .tv_nsec = 600000000 }, NULL);
+	return kernel_load_store.initiator(ctx, n);
+}
+
+/* Off its CPU for longer still, so that it is not waiting when A wakes. */
+static int dozing_responder(struct kernel_ctx *ctx, uint64_t n)
+{
+	(void)ctx, (void)n;
+	nanosleep(&(struct timespec){ .tv_sec = 1 }, NULL);
+	return KERNEL_OK;
+}
+
+/* A wakes past its deadline without B's answer: its timeout says A was not
+ * running, never that CPU B did not answer (B's own wait, should it expire
+ * first, blames A, which is also true). Whichever agent notices first, the
+ * reason names CPU A. */
+static void a_descheduled_agent_does_not_blame_its_partner(void **state)
+{
+	(void)state;
+	struct kernel dozing = kernel_load_store;
+	dozing.initiator = dozing_initiator;
+	dozing.responder = dozing_responder;
+	struct measure_options o = options(10);
+	struct pair_measurement m;
+	char descheduled[64], silent_a[64], silent_b[64];
+	snprintf(descheduled, sizeof descheduled, "the agent on CPU %d was descheduled for", cpu_a);
+	snprintf(silent_a, sizeof silent_a, "no answer from CPU %d ", cpu_a);
+	snprintf(silent_b, sizeof silent_b, "no answer from CPU %d ", cpu_b);
+	measure_pair(&dozing, cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
+	assert_int_equal(m.status, PAIR_FAILED);
+	if (strstr(m.reason, silent_b) || !(strstr(m.reason, descheduled) || strstr(m.reason, silent_a)))
+		fail_msg("blames the wrong CPU: %s", m.reason);
+}
+
 static void an_unusable_cpu_fails_the_pair(void **state)
 {
 	(void)state;
@@ -207,6 +247,7 @@ int main(void)
 		cmocka_unit_test(every_latency_kernel_measures_a_pair),
 		cmocka_unit_test(every_agent_kind_measures_a_pair),
 		cmocka_unit_test(a_silent_agent_fails_the_pair_with_a_reason),
+		cmocka_unit_test(a_descheduled_agent_does_not_blame_its_partner),
 		cmocka_unit_test(an_unusable_cpu_fails_the_pair),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
