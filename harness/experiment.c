@@ -126,9 +126,15 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 	}
 	if (cohmap_interrupted)
 		rc = EXIT_INTERRUPTED;
+	/* meta.json is the run's record. When its final version cannot be
+	 * written (a full disk) the directory keeps the last one that fit, which
+	 * says "running": the run failed, whatever its experiments did, and a
+	 * page drawn from a record that is not on disk would contradict it. */
 	if (run_end(&r, rc == EXIT_INTERRUPTED ? "interrupted"
-			: rc == EXIT_RUNTIME ? "failed" : "complete") != 0 && rc == EXIT_DONE)
+			: rc == EXIT_RUNTIME ? "failed" : "complete") != 0) {
 		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	/* The page is written last, from the final meta.json, so it shows the
 	 * run's status and every warning; it is rewritable by `cohmap report`. */
 	if (report_write(r.dir, r.meta, err) != 0) {

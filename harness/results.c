@@ -313,9 +313,14 @@ int run_save_meta(struct run *r)
 {
 	char path[PATH_MAX], err[ERRLEN];
 	if (json_save_atomic(run_path(r, "meta.json", path, sizeof path), r->meta, err) != 0) {
-		fprintf(stderr, "cohmap: %s\n", err);
+		/* A full disk fails every save from then on (after each experiment,
+		 * then the final one): the user needs to read it once. */
+		if (strcmp(err, r->meta_error) != 0)
+			fprintf(stderr, "cohmap: %s\n", err);
+		snprintf(r->meta_error, sizeof r->meta_error, "%s", err);
 		return -1;
 	}
+	r->meta_error[0] = '\0';
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "harness/common.h"
 #include "harness/timing.h"
 #include "topology/topology.h"
 
@@ -26,6 +27,7 @@ struct run {
 	struct clock_info clock;
 	bool quiet;
 	bool progress;   /* stderr is a terminal and not quiet */
+	char meta_error[ERRLEN]; /* the last failure to write meta.json, already said */
 };
 
 /* Creates the directory (requested, or results/<host>-<UTC time>), refusing an
@@ -40,7 +42,8 @@ int run_reopen(struct run *r, const char *dir, struct topology *topology,
 	       const struct clock_info *clock, int argc, char **argv, bool quiet, char *err);
 /* A warning goes to stderr (one line) and into meta.json's warnings. */
 void run_warn(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Rewrites meta.json; on failure prints the reason and returns -1. */
+/* Rewrites meta.json; on failure prints the reason (unless it is the one the
+ * previous attempt printed) and returns -1. */
 int run_save_meta(struct run *r);
 /* Final status ("complete", "interrupted", "failed"), end time, meta.json. */
 int run_end(struct run *r, const char *status);

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "harness/common.h"
 #include "harness/experiment.h"
+#include "harness/results.h"
 #include "harness/timing.h"
 
 static char tmpdir[64];
@@ -110,11 +113,71 @@ static void no_budget_stays_no_budget(void **state)
 		assert_true(shares[i] == 0);
 }
 
+/* Measures, then finds meta.json unwritable (a directory where its
+ * temporary file goes: the write fails as on a full disk) and misses a plot. */
+static int partial_then_unwritable(struct run *r, void *plan, double budget_s)
+{
+	(void)plan, (void)budget_s;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/meta.json.tmp", r->dir);
+	return mkdir(path, 0755) == 0 ? EXIT_PARTIAL : EXIT_DONE;
+}
+
+static const struct experiment unwritable = { "unwritable", "blocks meta.json", prepare,
+					      partial_then_unwritable, release };
+
+/* "Partial" is for pictures missing next to complete results; a run whose
+ * meta.json cannot be finished has no complete record: exit 1, the error
+ * said once (not after the experiment and again at the end), no page. */
+static void a_final_meta_json_that_cannot_be_written_fails_the_run(void **state)
+{
+	(void)state;
+	char topology[PATH_MAX], output[PATH_MAX], path[PATH_MAX], errors[PATH_MAX], line[1024];
+	const char *src = getenv("COHMAP_SRCDIR");
+	char *argv[] = { "cohmap", "run" };
+	const struct experiment *const list[] = { &unwritable };
+
+	snprintf(topology, sizeof topology, "%s/topology/fixtures/intel-2s-smt.topo", src ? src : ".");
+	snprintf(output, sizeof output, "%s/unwritable", tmpdir);
+	snprintf(errors, sizeof errors, "%s/stderr", tmpdir);
+	struct options o = { .topology = topology, .output = output, .quiet = true,
+			     .command_argc = 2, .command_argv = argv };
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	assert_non_null(freopen(errors, "w", stderr));
+	int rc = run_experiments("run", &o, list, 1, 0);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	assert_int_equal(rc, EXIT_RUNTIME);
+	FILE *f = fopen(errors, "r");
+	assert_non_null(f);
+	int lines = 0, naming = 0;
+	while (fgets(line, sizeof line, f)) {
+		lines++;
+		naming += strstr(line, "cannot write") && strstr(line, "meta.json: Is a directory");
+	}
+	fclose(f);
+	assert_int_equal(lines, 1);
+	assert_int_equal(naming, 1);
+	/* the last meta.json that could be written is still there, whole */
+	char err[ERRLEN];
+	snprintf(path, sizeof path, "%s/meta.json", output);
+	json_t *meta = json_load_object(path, err);
+	assert_non_null(meta);
+	assert_string_equal(json_string_value(json_object_get(meta, "status")), "running");
+	json_decref(meta);
+	snprintf(path, sizeof path, "%s/index.html", output);
+	assert_int_not_equal(access(path, F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(spent_budget_leaves_a_positive_share),
 		cmocka_unit_test(no_budget_stays_no_budget),
+		cmocka_unit_test(a_final_meta_json_that_cannot_be_written_fails_the_run),
 	};
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
