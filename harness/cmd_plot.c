@@ -1,5 +1,6 @@
 /* `cohmap plot DIR`: redraw a results directory without measuring. */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 
 #include "harness/commands.h"
 #include "harness/common.h"
+#include "harness/meta_check.h"
 #include "plots/bandwidth_plots.h"
 #include "plots/channels_plots.h"
 #include "plots/falseshare_plots.h"
@@ -108,6 +110,20 @@ static int redraw(const struct command *cmd, struct options *o, int argc, char *
 		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd->name, o->stat);
 		return EXIT_USAGE;
 	}
+	/* The pictures come from the CSV files and topology.txt, but a broken
+	 * meta.json means a broken directory (a run cut off, a bad copy): say so
+	 * rather than redraw it as if it were whole. A directory without one
+	 * (CSV files put together by hand) is drawn, with a note. */
+	snprintf(path, sizeof path, "%s/meta.json", dir);
+	bool has_meta = access(path, F_OK) == 0;
+	if (has_meta) {
+		json_t *meta = meta_load_checked(path, err);
+		if (meta == NULL) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+			return EXIT_USAGE;
+		}
+		json_decref(meta);
+	}
 	snprintf(path, sizeof path, "%s/topology.txt", dir);
 	if (topology_load(&t, o->topology ? o->topology : path, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
@@ -119,6 +135,9 @@ static int redraw(const struct command *cmd, struct options *o, int argc, char *
 		topology_free(&t);
 		return EXIT_SKIPPED;
 	}
+	if (!has_meta)
+		fprintf(stderr, "cohmap %s: note: %s has no meta.json; drawing from its CSV files\n",
+			cmd->name, dir);
 	/* Every experiment whose CSV is there; one that cannot be drawn is
 	 * reported and the others are still drawn. */
 	for (size_t i = 0; i < ARRAY_SIZE(figures); i++) {

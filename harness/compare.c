@@ -18,6 +18,7 @@
 #include "harness/csv.h"
 #include "harness/html.h"
 #include "harness/latency_table.h"
+#include "harness/meta_check.h"
 #include "harness/results.h"
 #include "harness/stats.h"
 #include "plots/plot.h"
@@ -74,7 +75,7 @@ static int load_side(const char *cmd, const char *label, const char *dir, const 
 		return EXIT_USAGE;
 	}
 	snprintf(path, sizeof path, "%s/meta.json", dir);
-	if (access(path, F_OK) == 0 && (s->meta = json_load_object(path, err)) == NULL) {
+	if (access(path, F_OK) == 0 && (s->meta = meta_load_checked(path, err)) == NULL) {
 		fprintf(stderr, "cohmap %s: run %s: %s\n", cmd, label, err);
 		return EXIT_USAGE;
 	}

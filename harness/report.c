@@ -19,6 +19,7 @@
 #include "harness/experiment.h"
 #include "harness/html.h"
 #include "harness/latency_table.h"
+#include "harness/meta_check.h"
 #include "harness/results.h"
 
 /* What each experiment shows and how to read its pictures, for a reader who
@@ -671,6 +672,51 @@ int report_write(const char *dir, const json_t *meta, char *err)
 	return html_save(&h, path, err);
 }
 
+/* At the end of a run the page says in words what it could not read (the
+ * run's files are what they are, and the page is their index). Asked for a
+ * page later, a directory whose topology.txt or CSV files are broken is
+ * refused instead, as `cohmap plot` and `compare` refuse it: it is not the
+ * run it claims to be. Checked: what the page reads. */
+static bool present(const char *dir, const char *file, char *path)
+{
+	snprintf(path, PATH_MAX, "%s/%s", dir, file);
+	return access(path, F_OK) == 0;
+}
+
+static int check_inputs(const char *dir, const json_t *meta, char *err)
+{
+	struct topology t = { 0 };
+	struct latency_table lt;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/topology.txt", dir);
+	if (topology_load(&t, path, err) != 0)
+		return -1;
+	int ret = 0;
+	const json_t *experiments = json_object_get(meta, "experiments");
+	if (present(dir, "latency.csv", path)) {
+		const char *stat = str(json_object_get(experiments, "latency"), "statistic_plotted");
+		const char *column = strcmp(stat, "min") == 0 || strcmp(stat, "minimum") == 0 ? "min_ns"
+											: "median_ns";
+		if ((ret = latency_table_read(dir, column, &t, &lt, err)) == 0)
+			latency_table_free(&lt);
+	}
+	topology_free(&t);
+	const char *name;
+	const json_t *e, *csv;
+	size_t i;
+	json_object_foreach((json_t *)experiments, name, e) {
+		json_array_foreach(json_object_get(e, "csv"), i, csv) {
+			const char *file = json_string_value(csv);
+			struct csv c = { 0 };
+			if (ret != 0 || !plain_file_name(file) || !present(dir, file, path))
+				continue;
+			if ((ret = csv_read(path, &c, err)) == 0)
+				csv_free(&c);
+		}
+	}
+	return ret;
+}
+
 int report_rewrite(const char *dir, char *err)
 {
 	char path[PATH_MAX];
@@ -683,7 +729,7 @@ int report_rewrite(const char *dir, char *err)
 	}
 	if (access(path, F_OK) != 0 && html_file_exists(dir, "compare.json"))
 		return compare_report_rewrite(dir, err);
-	if ((meta = json_load_object(path, err)) == NULL)
+	if ((meta = meta_load_checked(path, err)) == NULL || check_inputs(dir, meta, err) != 0)
 		goto out;
 	ret = report_write(dir, meta, err);
 out:
