@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness/common.h"
+#include "kernels/attach.h"
 #include "harness/timing.h"
 
 volatile sig_atomic_t cohmap_interrupted;
@@ -74,15 +75,13 @@ static int map_region(struct shared_region *r, bool place, char *err)
 		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		break;
 	case AGENTS_SYSV: {
-		int id = shmget(IPC_PRIVATE, r->size, IPC_CREAT | IPC_EXCL | 0600);
-		if (id < 0)
-			break;
-		p = shmat(id, NULL, 0);
-		/* Marked for removal at once: it lives while attached (the child
-		 * inherits the attachment) and vanishes with the last detach, even
-		 * when we are killed. */
-		shmctl(id, IPC_RMID, NULL);
-		if (p == (void *)-1)
+		/* Marked for removal as soon as it is attached (the child inherits
+		 * the attachment), with termination signals held until then:
+		 * it vanishes with the last detach, even when we are killed. */
+		int id;
+		char ignored[ERRLEN];
+		p = sysv_shm_create(r->size, 0, NULL, 0, &id, ignored);
+		if (p == NULL)
 			p = MAP_FAILED;
 		break;
 	}

@@ -2,6 +2,8 @@
 #include "kernels/attach.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -156,7 +158,31 @@ const struct attach_kind attach_mmap_shared = {
 
 /* ---- SysV: shmget + shmat ---- */
 
-void *sysv_shm_create(size_t bytes, int extra_flags, int *id, char *err)
+static void *sysv_shm_create_unguarded(size_t bytes, int extra_flags, void *address, int attach_flags,
+				       int *id, char *err);
+
+
+void *sysv_shm_create(size_t bytes, int extra_flags, void *address, int attach_flags, int *id,
+		      char *err)
+{
+	/* Between shmget and IPC_RMID the segment belongs to nobody: a Ctrl-C
+	 * there (it reaches every process of the group) would leave it in
+	 * `ipcs -m` for good. The termination signals wait until it is marked
+	 * (seen: a 32 MiB segment left by an interrupted `cohmap attach`). */
+	sigset_t terminate, before;
+	sigemptyset(&terminate);
+	sigaddset(&terminate, SIGINT);
+	sigaddset(&terminate, SIGTERM);
+	sigaddset(&terminate, SIGHUP);
+	sigaddset(&terminate, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &terminate, &before);
+	void *p = sysv_shm_create_unguarded(bytes, extra_flags, address, attach_flags, id, err);
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
+	return p;
+}
+
+static void *sysv_shm_create_unguarded(size_t bytes, int extra_flags, void *address, int attach_flags,
+				       int *id, char *err)
 {
 	*id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | IPC_EXCL | 0600 | extra_flags);
 	if (*id < 0) {
@@ -165,7 +191,7 @@ void *sysv_shm_create(size_t bytes, int extra_flags, int *id, char *err)
 			  : errno == ENOSPC ? " (kernel.shmall or shmmni reached)" : "");
 		return NULL;
 	}
-	void *p = shmat(*id, NULL, 0);
+	void *p = shmat(*id, address, attach_flags);
 	int saved = errno;
 	/* Marked for removal the moment it is attached (whether or not that
 	 * worked): the segment lives while attached and goes with the last
@@ -181,7 +207,7 @@ void *sysv_shm_create(size_t bytes, int extra_flags, int *id, char *err)
 static int sysv_create(struct attachment *a, size_t bytes, enum attach_variant v, char *err)
 {
 	int id;
-	void *p = sysv_shm_create(bytes, v == VARIANT_HUGETLB ? SHM_HUGETLB : 0, &id, err);
+	void *p = sysv_shm_create(bytes, v == VARIANT_HUGETLB ? SHM_HUGETLB : 0, NULL, 0, &id, err);
 	if (p == NULL)
 		return -1;
 	*a = (struct attachment){ .base = p, .bytes = bytes, .shmid = id };

@@ -87,8 +87,11 @@ void attach_touch(struct attachment *a, size_t page_bytes, _Atomic uint64_t *pro
 int posix_shm_create(size_t bytes, char *name, char *err);
 
 /* A SysV segment of bytes (extra shmget flags, e.g. SHM_HUGETLB) attached
- * once and marked IPC_RMID at once: it lives until the last detach.
- * Returns the address and sets *id, or NULL with the reason. */
-void *sysv_shm_create(size_t bytes, int extra_flags, int *id, char *err);
+ * once (at address with attach_flags, e.g. SHM_REMAP; NULL and 0: anywhere)
+ * and marked IPC_RMID at once, with SIGINT, SIGTERM, SIGHUP and SIGQUIT held
+ * in between: it lives until the last detach, and no interruption can leave
+ * it behind. Returns the address and sets *id, or NULL with the reason. */
+void *sysv_shm_create(size_t bytes, int extra_flags, void *address, int attach_flags, int *id,
+		      char *err);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "harness/common.h"
 #include "harness/memory.h"
+#include "kernels/attach.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
@@ -173,25 +174,11 @@ static bool hugetlb_available(size_t bytes, char *reason)
 
 static int map_sysv(struct mapping *m, char *err)
 {
-	int id = shmget(IPC_PRIVATE, m->bytes, IPC_CREAT | IPC_EXCL | 0600);
-	if (id < 0) {
-		set_error(err, "shmget of %zu bytes: %s%s", m->bytes, strerror(errno),
-			  errno == EINVAL ? " (larger than kernel.shmmax?)"
-			  : errno == ENOSPC ? " (kernel.shmall or shmmni reached)" : "");
-		return -1;
-	}
+	int id;
 	/* SHM_REMAP lets the segment replace our reservation at the aligned
 	 * address instead of landing wherever the kernel likes. */
-	void *p = shmat(id, m->base, SHM_REMAP);
-	int saved = errno;
-	/* Marked for removal at once: the segment lives while it is attached
-	 * (by us and by every child that inherits it) and vanishes with the
-	 * last detach, so no crash or kill can leak it. */
-	shmctl(id, IPC_RMID, NULL);
-	if (p == (void *)-1) {
-		set_error(err, "shmat: %s", strerror(saved));
+	if (sysv_shm_create(m->bytes, 0, m->base, SHM_REMAP, &id, err) == NULL)
 		return -1;
-	}
 	m->shmid = id;
 	if (madvise(m->base, m->bytes, MADV_NOHUGEPAGE) != 0 && errno != EINVAL) {
 		set_error(err, "madvise: %s", strerror(errno));

@@ -23,7 +23,7 @@ static void sysv_segments_are_removed_while_attached(void **state)
 	char err[ERRLEN];
 	int id;
 	size_t bytes = 16 * (size_t)sysconf(_SC_PAGESIZE);
-	unsigned char *p = sysv_shm_create(bytes, 0, &id, err);
+	unsigned char *p = sysv_shm_create(bytes, 0, NULL, 0, &id, err);
 	assert_non_null(p);
 	struct shmid_ds ds;
 	assert_int_equal(shmctl(id, IPC_STAT, &ds), 0);
