@@ -86,21 +86,14 @@ static int map_region(struct shared_region *r, bool place, char *err)
 		break;
 	}
 	case AGENTS_POSIX: {
-		char name[64];
-		int fd = -1;
 		/* A random name, created exclusively, private, and unlinked as
-		 * soon as it is mapped: no other process can open it, and no
+		 * soon as it exists: no other process can open it, and no
 		 * /dev/shm entry survives us. */
-		for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
-			uint64_t random = monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ ((uint64_t)attempt << 56);
-			snprintf(name, sizeof name, "/cohmap-%d-%016llx", getpid(), (unsigned long long)random);
-			fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		}
+		char name[64], ignored[ERRLEN];
+		int fd = posix_shm_create(r->size, name, ignored);
 		if (fd < 0)
 			break;
-		shm_unlink(name);
-		if (ftruncate(fd, (off_t)r->size) == 0)
-			p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		close(fd);
 		break;
 	}

@@ -158,6 +158,20 @@ const struct attach_kind attach_mmap_shared = {
 
 /* ---- SysV: shmget + shmat ---- */
 
+/* Holds the signals that end a run (Ctrl-C reaches every process of the
+ * group) while a named or keyed object exists that nothing would remove;
+ * *before gets the mask to restore. */
+static void hold_termination(sigset_t *before)
+{
+	sigset_t terminate;
+	sigemptyset(&terminate);
+	sigaddset(&terminate, SIGINT);
+	sigaddset(&terminate, SIGTERM);
+	sigaddset(&terminate, SIGHUP);
+	sigaddset(&terminate, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &terminate, before);
+}
+
 static void *sysv_shm_create_unguarded(size_t bytes, int extra_flags, void *address, int attach_flags,
 				       int *id, char *err);
 
@@ -169,13 +183,8 @@ void *sysv_shm_create(size_t bytes, int extra_flags, void *address, int attach_f
 	 * there (it reaches every process of the group) would leave it in
 	 * `ipcs -m` for good. The termination signals wait until it is marked
 	 * (seen: a 32 MiB segment left by an interrupted `cohmap attach`). */
-	sigset_t terminate, before;
-	sigemptyset(&terminate);
-	sigaddset(&terminate, SIGINT);
-	sigaddset(&terminate, SIGTERM);
-	sigaddset(&terminate, SIGHUP);
-	sigaddset(&terminate, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &terminate, &before);
+	sigset_t before;
+	hold_termination(&before);
 	void *p = sysv_shm_create_unguarded(bytes, extra_flags, address, attach_flags, id, err);
 	pthread_sigmask(SIG_SETMASK, &before, NULL);
 	return p;
@@ -237,7 +246,19 @@ const struct attach_kind attach_sysv = {
 
 /* ---- POSIX: shm_open + mmap ---- */
 
+static int posix_shm_create_unguarded(size_t bytes, char *name, char *err);
+
 int posix_shm_create(size_t bytes, char *name, char *err)
+{
+	/* between shm_open and shm_unlink the name is in /dev/shm */
+	sigset_t before;
+	hold_termination(&before);
+	int fd = posix_shm_create_unguarded(bytes, name, err);
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
+	return fd;
+}
+
+static int posix_shm_create_unguarded(size_t bytes, char *name, char *err)
 {
 	int fd = -1;
 	/* Random, so no other process can guess it in the moment it exists;
