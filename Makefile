@@ -73,8 +73,11 @@ endif
 
 all: cohmap
 
+# Phony, so ./cohmap always points at this build's binary: after
+# `make SANITIZE=1 check`, `make run` must measure with the release build.
+.PHONY: cohmap
 cohmap: $(BIN)
-	@ln -sf $(BIN) cohmap
+	@ln -sfn $(BIN) cohmap
 
 # The installed binary finds its gnuplot scripts under $(PREFIX)/share/cohmap,
 # a path compiled into plots/plot.o: this file changes when PREFIX does, so

@@ -231,6 +231,16 @@ static json_t *topology_description(const struct topology *t)
 			 "l3_bytes", (json_int_t)t->l3_bytes, "cpus", cpus);
 }
 
+/* A sanitizer build checks every access: its times are not the machine's,
+ * and meta.json says so, so no one compares them with a release build's. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BUILD_KIND "sanitizer (ASan + UBSan): times include its checks"
+#elif defined(__SANITIZE_THREAD__)
+#define BUILD_KIND "sanitizer (TSan): times include its checks"
+#else
+#define BUILD_KIND "release"
+#endif
+
 int run_begin(struct run *r, const char *requested_dir, struct topology *topology,
 	      const struct clock_info *clock, int argc, char **argv, bool quiet, char *err)
 {
@@ -244,8 +254,8 @@ int run_begin(struct run *r, const char *requested_dir, struct topology *topolog
 	json_t *command = json_array();
 	for (int i = 0; i < argc; i++)
 		json_array_append_new(command, json_string(argv[i]));
-	r->meta = json_pack("{s:{s:s, s:s}, s:o, s:s, s:s, s:o, s:o, s:o, s:[], s:{}}",
-			    "tool", "name", "cohmap", "version", COHMAP_VERSION,
+	r->meta = json_pack("{s:{s:s, s:s, s:s}, s:o, s:s, s:s, s:o, s:o, s:o, s:[], s:{}}",
+			    "tool", "name", "cohmap", "version", COHMAP_VERSION, "build", BUILD_KIND,
 			    "command", command, "status", "running", "started_utc", started,
 			    "machine", machine_description(&r->topology),
 			    "clock", clock_description(clock),
