@@ -72,8 +72,10 @@ do for [p = 1:words(panels)] {
 	what = word(panels, p)
 	ycol = figure eq "total" ? "total_" . stat . "_ns" : what . stat . "_ns"
 	vfilter = figure eq "total" ? "" : variant
-	stats data using ((strcol("status") eq "ok" && (strlen(vfilter) == 0 || strcol("variant") eq vfilter)) \
-		? column(ycol) / 1e6 / (column("bytes") / gib) : NaN) nooutput
+	# Only positive times: the axis is logarithmic, and a phase can take
+	# 0 ns at the clock's resolution (a populated mapping's first touch).
+	stats data using ((strcol("status") eq "ok" && (strlen(vfilter) == 0 || strcol("variant") eq vfilter) \
+		&& column(ycol) > 0) ? column(ycol) / 1e6 / (column("bytes") / gib) : NaN) nooutput
 	if (STATS_records > 0 && STATS_min < ymin) { ymin = STATS_min }
 	if (STATS_records > 0 && STATS_max > ymax) { ymax = STATS_max }
 }

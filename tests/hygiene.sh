@@ -145,6 +145,15 @@ for png in attach attach-phases; do
 	check "$png.png drawn" is_png "$tmp/a1/$png.png"
 done
 all_clean "$pid"
+# A phase can take 0 ns at the clock's resolution (seen: the first touch of a
+# 4 KiB malloc, whose page the allocator had already touched); the log axes
+# must skip it, not fail the figure.
+awk -F, -v OFS=, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "touch_median_ns") c = i}
+	NR == 2 {$c = 0} {print}' "$tmp/a1/attach.csv" >"$tmp/a1/attach.csv.new" &&
+	mv "$tmp/a1/attach.csv.new" "$tmp/a1/attach.csv"
+rm -f "$tmp/a1/attach-phases.png"
+check "cohmap plot draws the phases with a 0 ns phase in the CSV" "$cohmap" plot "$tmp/a1"
+check "attach-phases.png back" is_png "$tmp/a1/attach-phases.png"
 
 echo "== attach (SysV), watched while it runs, then Ctrl-C"
 snapshot
