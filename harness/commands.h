@@ -35,4 +35,21 @@ int command_topology(const char *cmd, const struct options *o, struct topology *
 int command_cpus(const char *cmd, const struct options *o, const struct topology *t, int *cpus,
 		 int max, int at_least);
 
+/* A comma-separated list of names from one registry (-k, --channel, --mapping,
+ * --kind): entry i of the registry is named name(i). */
+struct name_choice {
+	const char *what;        /* "kernel": "unknown kernel 'x'", "kernel 'x' is named twice" */
+	const char *option;      /* "--kernel" ... */
+	const char *none;        /* ... "names no kernel" */
+	const char *known_label; /* "channels": "(channels: ring pipe ...)"; NULL: "(see cohmap list)" */
+	int count;
+	const char *(*name)(int i);
+};
+
+/* Registry indices of the names in list, in its order, into chosen (at most
+ * max). An unknown name, a name given twice or an empty list is one line on
+ * stderr. Returns how many, or -1. */
+int command_choose(const char *cmd, const struct name_choice *c, const char *list, int *chosen,
+		   int max);
+
 #endif

@@ -362,40 +362,32 @@ static const char *point_refused(const struct attach_plan *p, const struct attac
 
 /* ---- planning -------------------------------------------------------------- */
 
+static const char *attach_kind_name(int i)
+{
+	return attach_registry[i]->name;
+}
+
 static int choose_kinds(const char *cmd, const struct options *o, struct attach_plan *p)
 {
-	char copy[512], *save = NULL;
 	if (o->mappings == NULL) {
 		for (int i = 0; i < attach_kind_count && i < MAX_KINDS; i++)
 			p->kinds[p->nkinds++] = attach_registry[i];
 	} else {
-		snprintf(copy, sizeof copy, "%s", o->mappings);
-		for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-			const struct attach_kind *k = attach_kind_find(name);
-			if (k == NULL) {
-				fprintf(stderr, "cohmap %s: unknown mapping '%s' (mappings:", cmd, name);
-				for (int i = 0; i < attach_kind_count; i++)
-					fprintf(stderr, " %s", attach_registry[i]->name);
-				fprintf(stderr, ")\n");
-				return -1;
-			}
-			for (int i = 0; i < p->nkinds; i++)
-				if (p->kinds[i] == k) {
-					fprintf(stderr, "cohmap %s: mapping '%s' is named twice\n", cmd, name);
-					return -1;
-				}
-			p->kinds[p->nkinds++] = k;
-		}
-		if (p->nkinds == 0) {
-			fprintf(stderr, "cohmap %s: --mapping names no mapping\n", cmd);
+		const struct name_choice c = { "mapping", "--mapping", "mapping", "mappings",
+					       attach_kind_count, attach_kind_name };
+		int index[MAX_KINDS];
+		int n = command_choose(cmd, &c, o->mappings, index, MAX_KINDS);
+		if (n < 0)
 			return -1;
-		}
+		for (int i = 0; i < n; i++)
+			p->kinds[p->nkinds++] = attach_registry[index[i]];
 	}
 	if (o->variants == NULL) {
 		for (int v = 0; v < VARIANT_COUNT; v++)
 			p->variant[v] = true;
 		return 0;
 	}
+	char copy[512], *save = NULL;
 	snprintf(copy, sizeof copy, "%s", o->variants);
 	int n = 0;
 	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save), n++) {

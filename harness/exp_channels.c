@@ -496,6 +496,11 @@ static json_t *find_copy_engines(char *summary, size_t size)
 
 /* ---- planning -------------------------------------------------------------- */
 
+static const char *channel_name(int i)
+{
+	return channel_registry[i]->name;
+}
+
 static int choose_channels(const char *cmd, const char *list, struct channels_plan *p)
 {
 	p->nchannels = 0;
@@ -504,29 +509,13 @@ static int choose_channels(const char *cmd, const char *list, struct channels_pl
 			p->channels[p->nchannels++] = channel_registry[i];
 		return 0;
 	}
-	char copy[512], *save = NULL;
-	snprintf(copy, sizeof copy, "%s", list);
-	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		const struct channel *c = channel_find(name);
-		if (c == NULL) {
-			fprintf(stderr, "cohmap %s: unknown channel '%s' (channels:", cmd, name);
-			for (int i = 0; i < channel_count; i++)
-				fprintf(stderr, " %s", channel_registry[i]->name);
-			fprintf(stderr, ")\n");
-			return -1;
-		}
-		for (int i = 0; i < p->nchannels; i++)
-			if (p->channels[i] == c) {
-				fprintf(stderr, "cohmap %s: channel '%s' is named twice\n", cmd, name);
-				return -1;
-			}
-		p->channels[p->nchannels++] = c;
-	}
-	if (p->nchannels == 0) {
-		fprintf(stderr, "cohmap %s: --channel names no channel\n", cmd);
-		return -1;
-	}
-	return 0;
+	const struct name_choice c = { "channel", "--channel", "channel", "channels", channel_count,
+				       channel_name };
+	int index[MAX_CHANNELS];
+	int n = command_choose(cmd, &c, list, index, MAX_CHANNELS);
+	for (int i = 0; i < n; i++)
+		p->channels[p->nchannels++] = channel_registry[index[i]];
+	return n < 0 ? -1 : 0;
 }
 
 /* One pair per pair class (the first in topology order), then one CPU

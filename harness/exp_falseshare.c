@@ -41,14 +41,6 @@ const char *fs_placement_description(enum fs_placement p)
 	return p < FS_PLACEMENT_COUNT ? text[p] : "?";
 }
 
-int fs_placement_from_name(const char *name)
-{
-	for (int p = 0; p < FS_PLACEMENT_COUNT; p++)
-		if (strcmp(fs_placement_name(p), name) == 0)
-			return p;
-	return -1;
-}
-
 const char *fs_pairs_name(enum fs_pairs p)
 {
 	return p == FS_PAIRS_ALL ? "all" : p == FS_PAIRS_CLASSES ? "classes" : "none";
@@ -201,6 +193,11 @@ out:
 
 /* ---- parsing ---- */
 
+static const char *fs_kind_name(int i)
+{
+	return fs_kind_registry[i]->name;
+}
+
 static int parse_kinds(const char *cmd, const char *list, struct falseshare_plan *p)
 {
 	if (list == NULL) {
@@ -208,27 +205,13 @@ static int parse_kinds(const char *cmd, const char *list, struct falseshare_plan
 			p->kinds[p->nkinds++] = fs_kind_registry[i];
 		return 0;
 	}
-	char copy[512], *save = NULL;
-	snprintf(copy, sizeof copy, "%s", list);
-	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		const struct fs_kind *k = fs_kind_find(name);
-		if (k == NULL) {
-			fprintf(stderr, "cohmap %s: unknown update kind '%s' (store, fetch_add, "
-				"writer_readers)\n", cmd, name);
-			return -1;
-		}
-		for (int i = 0; i < p->nkinds; i++)
-			if (p->kinds[i] == k) {
-				fprintf(stderr, "cohmap %s: update kind '%s' is named twice\n", cmd, name);
-				return -1;
-			}
-		p->kinds[p->nkinds++] = k;
-	}
-	if (p->nkinds == 0) {
-		fprintf(stderr, "cohmap %s: --kind names no update kind\n", cmd);
-		return -1;
-	}
-	return 0;
+	const struct name_choice c = { "update kind", "--kind", "update kind", "update kinds",
+				       fs_kind_count, fs_kind_name };
+	int index[ARRAY_SIZE(p->kinds)];
+	int n = command_choose(cmd, &c, list, index, (int)ARRAY_SIZE(p->kinds));
+	for (int i = 0; i < n; i++)
+		p->kinds[p->nkinds++] = fs_kind_registry[index[i]];
+	return n < 0 ? -1 : 0;
 }
 
 static int compare_size(const void *a, const void *b)
@@ -279,6 +262,11 @@ static int parse_distances(const char *cmd, const char *list, struct falseshare_
 	return 0;
 }
 
+static const char *placement_name(int i)
+{
+	return fs_placement_name((enum fs_placement)i);
+}
+
 static int parse_placements(const char *cmd, const char *list, struct falseshare_plan *p)
 {
 	if (list == NULL) {
@@ -286,22 +274,13 @@ static int parse_placements(const char *cmd, const char *list, struct falseshare
 			p->groups[i].requested = true;
 		return 0;
 	}
-	char copy[512], *save = NULL;
-	snprintf(copy, sizeof copy, "%s", list);
-	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		int k = fs_placement_from_name(name);
-		if (k < 0) {
-			fprintf(stderr, "cohmap %s: unknown placement '%s' (smt, l3, spread-l3, "
-				"cross-socket)\n", cmd, name);
-			return -1;
-		}
-		if (p->groups[k].requested) {
-			fprintf(stderr, "cohmap %s: placement '%s' is named twice\n", cmd, name);
-			return -1;
-		}
-		p->groups[k].requested = true;
-	}
-	return 0;
+	const struct name_choice c = { "placement", "--placement", "placement", "placements",
+				       FS_PLACEMENT_COUNT, placement_name };
+	int index[FS_PLACEMENT_COUNT];
+	int n = command_choose(cmd, &c, list, index, FS_PLACEMENT_COUNT);
+	for (int i = 0; i < n; i++)
+		p->groups[index[i]].requested = true;
+	return n < 0 ? -1 : 0;
 }
 
 /* ---- counters ---- */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/commands.h"
 #include "harness/common.h"
 #include "harness/experiment.h"
 #include "harness/fork.h"
@@ -38,6 +39,11 @@ static void release(void *arg)
 	free(plan);
 }
 
+static const char *mapping_name(int i)
+{
+	return mapping_registry[i]->name;
+}
+
 /* --mapping LIST, or every kind. */
 static int choose_kinds(const char *cmd, const char *list, const struct mapping_kind **chosen)
 {
@@ -47,29 +53,13 @@ static int choose_kinds(const char *cmd, const char *list, const struct mapping_
 			chosen[n++] = mapping_registry[i];
 		return n;
 	}
-	char copy[512], *save = NULL;
-	snprintf(copy, sizeof copy, "%s", list);
-	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		const struct mapping_kind *k = mapping_find(name);
-		if (k == NULL) {
-			char known[512] = "";
-			for (int i = 0; i < mapping_count; i++)
-				snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
-					 i ? ", " : "", mapping_registry[i]->name);
-			fprintf(stderr, "cohmap %s: unknown mapping kind '%s' (known: %s)\n", cmd, name, known);
-			return -1;
-		}
-		for (int i = 0; i < n; i++)
-			if (chosen[i] == k) {
-				fprintf(stderr, "cohmap %s: mapping kind '%s' is named twice\n", cmd, name);
-				return -1;
-			}
-		chosen[n++] = k;
-	}
-	if (n == 0) {
-		fprintf(stderr, "cohmap %s: --mapping names no kind\n", cmd);
-		return -1;
-	}
+	const struct name_choice c = { "mapping kind", "--mapping", "kind", "known", mapping_count,
+				       mapping_name };
+	int *index = malloc((size_t)mapping_count * sizeof *index);
+	n = index ? command_choose(cmd, &c, list, index, mapping_count) : -1;
+	for (int i = 0; i < n; i++)
+		chosen[i] = mapping_registry[index[i]];
+	free(index);
 	return n;
 }
 

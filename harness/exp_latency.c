@@ -12,6 +12,11 @@
 #include "harness/latency.h"
 #include "kernels/registry.h"
 
+static const char *kernel_name(int i)
+{
+	return kernel_registry[i]->name;
+}
+
 /* -k LIST, or every kernel of the latency family. */
 static int choose_kernels(const char *cmd, const char *list, const struct kernel **chosen, int max)
 {
@@ -22,29 +27,11 @@ static int choose_kernels(const char *cmd, const char *list, const struct kernel
 				chosen[n++] = kernel_registry[i];
 		return n;
 	}
-	char copy[512], *save = NULL;
-	snprintf(copy, sizeof copy, "%s", list);
-	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		const struct kernel *k = kernel_find(name);
-		if (k == NULL) {
-			fprintf(stderr, "cohmap %s: unknown kernel '%s' (see cohmap list)\n", cmd, name);
-			return -1;
-		}
-		for (int i = 0; i < n; i++)
-			if (chosen[i] == k) {
-				fprintf(stderr, "cohmap %s: kernel '%s' is named twice\n", cmd, name);
-				return -1;
-			}
-		if (n == max) {
-			fprintf(stderr, "cohmap %s: too many kernels\n", cmd);
-			return -1;
-		}
-		chosen[n++] = k;
-	}
-	if (n == 0) {
-		fprintf(stderr, "cohmap %s: --kernel names no kernel\n", cmd);
-		return -1;
-	}
+	const struct name_choice c = { "kernel", "--kernel", "kernel", NULL, kernel_count, kernel_name };
+	int index[64];
+	n = command_choose(cmd, &c, list, index, max < 64 ? max : 64);
+	for (int i = 0; i < n; i++)
+		chosen[i] = kernel_registry[index[i]];
 	return n;
 }
 

@@ -67,6 +67,11 @@ static void release(void *arg)
 	free(p);
 }
 
+static const char *state_kernel_name(int i)
+{
+	return state_kernel_registry[i]->name;
+}
+
 /* -k LIST from the state kernels, or all of them. */
 static int choose_kernels(const char *cmd, const char *list, struct states_plan *p)
 {
@@ -75,29 +80,14 @@ static int choose_kernels(const char *cmd, const char *list, struct states_plan 
 			p->kernels[p->nkernels++] = state_kernel_registry[i];
 		return 0;
 	}
-	char copy[1024], *save = NULL;
-	if (snprintf(copy, sizeof copy, "%s", list) >= (int)sizeof copy) {
-		fprintf(stderr, "cohmap %s: --kernel list too long\n", cmd);
-		return -1;
-	}
-	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		const struct state_kernel *k = state_kernel_find(name);
-		if (k == NULL) {
-			fprintf(stderr, "cohmap %s: unknown state kernel '%s' (see cohmap list)\n", cmd, name);
-			return -1;
-		}
-		for (int i = 0; i < p->nkernels; i++)
-			if (p->kernels[i] == k) {
-				fprintf(stderr, "cohmap %s: kernel '%s' is named twice\n", cmd, name);
-				return -1;
-			}
-		p->kernels[p->nkernels++] = k;
-	}
-	if (p->nkernels == 0) {
-		fprintf(stderr, "cohmap %s: --kernel names no kernel\n", cmd);
-		return -1;
-	}
-	return 0;
+	const struct name_choice c = { "state kernel", "--kernel", "kernel", NULL, state_kernel_count,
+				       state_kernel_name };
+	int *index = malloc((size_t)state_kernel_count * sizeof *index);
+	int n = index ? command_choose(cmd, &c, list, index, state_kernel_count) : -1;
+	for (int i = 0; i < n; i++)
+		p->kernels[p->nkernels++] = state_kernel_registry[index[i]];
+	free(index);
+	return n < 0 ? -1 : 0;
 }
 
 /* The CPU that shares the lines with the owner: one whose distance to the

@@ -77,7 +77,6 @@ enum fs_placement {
 };
 const char *fs_placement_name(enum fs_placement p);         /* "smt", "l3", ... */
 const char *fs_placement_description(enum fs_placement p);  /* "SMT siblings of one core" */
-int fs_placement_from_name(const char *name);               /* -1 when unknown */
 
 /* Up to `threads` CPUs of `cpus` (the selection, topology order) for
  * placement p, into out. Returns how many (at least 2), or 0 with the reason

@@ -181,14 +181,6 @@ const struct fs_kind *const fs_kind_registry[] = { FALSESHARE_KINDS(FS_KIND_ENTR
 #undef FS_KIND_ENTRY
 const int fs_kind_count = sizeof fs_kind_registry / sizeof fs_kind_registry[0];
 
-const struct fs_kind *fs_kind_find(const char *name)
-{
-	for (int i = 0; i < fs_kind_count; i++)
-		if (strcmp(fs_kind_registry[i]->name, name) == 0)
-			return fs_kind_registry[i];
-	return NULL;
-}
-
 /* ---- the fix demo's workload ---- */
 
 static void worker_init(struct worker_stats *s, struct tally_state *st, uint64_t seed)

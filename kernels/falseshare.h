@@ -68,7 +68,6 @@ FALSESHARE_KINDS(DECLARE_FS_KIND)
 
 extern const struct fs_kind *const fs_kind_registry[];
 extern const int fs_kind_count;
-const struct fs_kind *fs_kind_find(const char *name);
 
 /* Prepares a's counter before the threads start: readers of their own
  * counter find `expected` there, everyone else starts from 0. */

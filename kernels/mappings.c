@@ -309,14 +309,6 @@ const struct mapping_kind *const mapping_registry[] = { COHMAP_MAPPINGS(MAPPING_
 #undef MAPPING_ENTRY
 const int mapping_count = ARRAY_SIZE(mapping_registry);
 
-const struct mapping_kind *mapping_find(const char *name)
-{
-	for (int i = 0; i < mapping_count; i++)
-		if (strcmp(mapping_registry[i]->name, name) == 0)
-			return mapping_registry[i];
-	return NULL;
-}
-
 /* ---- making, filling, checking ---- */
 
 enum mapping_result mapping_create(const struct mapping_kind *k, size_t bytes, struct mapping *m,

@@ -73,8 +73,6 @@ COHMAP_MAPPINGS(DECLARE_MAPPING)
 extern const struct mapping_kind *const mapping_registry[];
 extern const int mapping_count;
 
-const struct mapping_kind *mapping_find(const char *name);
-
 /* The page size a kind's mappings use on this machine; 0 when the machine
  * has no such pages (no THP, no hugetlb). */
 size_t mapping_kind_page_bytes(const struct mapping_kind *k);
