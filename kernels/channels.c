@@ -331,10 +331,12 @@ static int pipe_attach(struct channel_link *l, char *err)
 	return attach_message_buffer(l, err);
 }
 
-static int pipe_send(struct channel_link *l)
+/* A pipe and a socket move a message the same way: one write(), one read()
+ * of the whole message (is_socket only changes which calls they are). */
+static int stream_send(struct channel_link *l, bool is_socket)
 {
 	message_fill(l->buffer, l->params.message_bytes, l->next_seq);
-	int rc = write_all(l, l->fd[1], l->buffer, l->params.message_bytes, false);
+	int rc = write_all(l, l->fd[1], l->buffer, l->params.message_bytes, is_socket);
 	if (rc == CHANNEL_OK) {
 		l->next_seq++;
 		beat(l);
@@ -342,10 +344,20 @@ static int pipe_send(struct channel_link *l)
 	return rc;
 }
 
+static int stream_receive(struct channel_link *l, bool is_socket)
+{
+	int rc = read_all(l, l->fd[0], l->buffer, l->params.message_bytes, is_socket);
+	return rc == CHANNEL_OK ? verify(l, l->buffer) : rc;
+}
+
+static int pipe_send(struct channel_link *l)
+{
+	return stream_send(l, false);
+}
+
 static int pipe_receive(struct channel_link *l)
 {
-	int rc = read_all(l, l->fd[0], l->buffer, l->params.message_bytes, false);
-	return rc == CHANNEL_OK ? verify(l, l->buffer) : rc;
+	return stream_receive(l, false);
 }
 
 const struct channel channel_pipe = {
@@ -477,19 +489,12 @@ static int socket_setup(struct channel_link *l, char *err)
 
 static int socket_send(struct channel_link *l)
 {
-	message_fill(l->buffer, l->params.message_bytes, l->next_seq);
-	int rc = write_all(l, l->fd[1], l->buffer, l->params.message_bytes, true);
-	if (rc == CHANNEL_OK) {
-		l->next_seq++;
-		beat(l);
-	}
-	return rc;
+	return stream_send(l, true);
 }
 
 static int socket_receive(struct channel_link *l)
 {
-	int rc = read_all(l, l->fd[0], l->buffer, l->params.message_bytes, true);
-	return rc == CHANNEL_OK ? verify(l, l->buffer) : rc;
+	return stream_receive(l, true);
 }
 
 const struct channel channel_socket = {
