@@ -265,30 +265,11 @@ static int write_vars(const struct topology *t, const struct matrix *m, bool rat
 		}
 		fputs(")\n", f);
 	}
-	for (int i = 0; i < m->n; i += 16) {
-		for (int axis = 0; axis < 2; axis++) {
-			fprintf(f, "set %s %s(", axis ? "ytics" : "xtics", i ? "add " : "");
-			for (int j = i; j < m->n && j < i + 16; j++)
-				fprintf(f, "%s\"%d\" %d", j > i ? ", " : "", m->cpus[j], j);
-			fputs(")\n", f);
-		}
-	}
+	plot_put_tics(f, "xtics", m->cpus, m->n);
+	plot_put_tics(f, "ytics", m->cpus, m->n);
 	if (m->n > 16)
 		fputs("set xtics rotate by 90 right\n", f);
-	double lim = m->n - 0.5;
-	for (int k = 0; k < nl + ns; k++) {
-		bool socket = k >= nl;
-		int b = socket ? sockets[k - nl] : l3[k];
-		bool also_socket = false;
-		for (int s = 0; !socket && s < ns; s++)
-			also_socket |= sockets[s] == b;
-		if (also_socket)
-			continue;
-		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", b - 0.5, b - 0.5, lim,
-			socket ? 1 : 2);
-		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
-			socket ? 1 : 2);
-	}
+	plot_put_borders(f, sockets, ns, l3, nl, m->n);
 	bool failed = ferror(f);
 	failed |= fclose(f) != 0;
 	f = NULL;

@@ -244,23 +244,13 @@ static bool partner_of(const char *cpus, int cpu, int *partner)
 	return true;
 }
 
-static void put_tics(FILE *f, const char *axis, const int *cpus, int n)
-{
-	for (int i = 0; i < n; i += 16) {
-		fprintf(f, "set %s %s(", axis, i ? "add " : "");
-		for (int j = i; j < n && j < i + 16; j++)
-			fprintf(f, "%s\"%d\" %d", j > i ? ", " : "", cpus[j], j);
-		fputs(")\n", f);
-	}
-}
-
 /* Tick labels, block names on the top axis and border lines, as the latency
  * heatmaps have them (plots/plot.c), for the arrow styles the script defines. */
 static void put_axes(FILE *f, const struct topology *t, const int *cpus, int n)
 {
 	int *sockets = malloc((size_t)n * sizeof *sockets), *l3 = malloc((size_t)n * sizeof *l3);
-	put_tics(f, "xtics", cpus, n);
-	put_tics(f, "ytics", cpus, n);
+	plot_put_tics(f, "xtics", cpus, n);
+	plot_put_tics(f, "ytics", cpus, n);
 	if (n > 16)
 		fputs("set xtics rotate by 90 right\n", f);
 	if (sockets == NULL || l3 == NULL)
@@ -288,20 +278,7 @@ static void put_axes(FILE *f, const struct topology *t, const int *cpus, int n)
 		}
 		fputs(")\n", f);
 	}
-	double lim = n - 0.5;
-	for (int k = 0; k < nl + ns; k++) {
-		bool socket = k >= nl;
-		int at = socket ? sockets[k - nl] : l3[k];
-		bool also_socket = false;
-		for (int s = 0; s < ns && !socket; s++)
-			also_socket |= sockets[s] == at;
-		if (also_socket)
-			continue;
-		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", at - 0.5, at - 0.5, lim,
-			socket ? 1 : 2);
-		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", at - 0.5, lim, at - 0.5,
-			socket ? 1 : 2);
-	}
+	plot_put_borders(f, sockets, ns, l3, nl, n);
 out:
 	free(sockets);
 	free(l3);

@@ -368,7 +368,7 @@ static int write_dat(const struct heatmap *h, const char *path, char *err)
 	return plot_file_finish(f, tmp, path, err);
 }
 
-static void put_tics(FILE *f, const char *axis, const int *cpus, int n)
+void plot_put_tics(FILE *f, const char *axis, const int *cpus, int n)
 {
 	/* In chunks, to keep gnuplot's command lines short on big machines. */
 	for (int i = 0; i < n; i += 16) {
@@ -376,6 +376,27 @@ static void put_tics(FILE *f, const char *axis, const int *cpus, int n)
 		for (int j = i; j < n && j < i + 16; j++)
 			fprintf(f, "%s\"%d\" %d", j > i ? ", " : "", cpus[j], j);
 		fputs(")\n", f);
+	}
+}
+
+void plot_put_borders(FILE *f, const int *sockets, int ns, const int *l3, int nl, int n)
+{
+	/* Borders sit between cells: the cell of index i spans i-0.5 .. i+0.5.
+	 * Arrow style 1 (socket) and 2 (L3 group) are defined by the scripts;
+	 * an L3 border that is also a socket border is drawn once, as a socket. */
+	double lim = n - 0.5;
+	for (int k = 0; k < nl + ns; k++) {
+		bool socket = k >= nl;
+		int b = socket ? sockets[k - nl] : l3[k];
+		bool also_socket = false;
+		for (int s = 0; !socket && s < ns; s++)
+			also_socket |= sockets[s] == b;
+		if (also_socket)
+			continue;
+		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", b - 0.5, b - 0.5, lim,
+			socket ? 1 : 2);
+		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
+			socket ? 1 : 2);
 	}
 }
 
@@ -455,8 +476,8 @@ static int write_vars(const struct topology *t, const struct heatmap *h, const c
 	} else {
 		fprintf(f, "set cblabel \"one-way latency, %s of samples [ns]\"\n", h->stat);
 	}
-	put_tics(f, "xtics", h->cpus, h->n);
-	put_tics(f, "ytics", h->cpus, h->n);
+	plot_put_tics(f, "xtics", h->cpus, h->n);
+	plot_put_tics(f, "ytics", h->cpus, h->n);
 	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
 	if (h->n > 16)
 		fputs("set xtics rotate by 90 right\n", f);
@@ -465,24 +486,7 @@ static int write_vars(const struct topology *t, const struct heatmap *h, const c
 	else if (nl > 0)
 		put_blocks(f, t, h, l3, nl, false);
 
-	/* Borders sit between cells: the cell of index i spans i-0.5 .. i+0.5.
-	 * Arrow style 1 (socket) and 2 (L3 group) are defined by the script. */
-	double lim = h->n - 0.5;
-	for (int k = 0; k < nl + ns; k++) {
-		bool socket = k >= nl;
-		int b = socket ? sockets[k - nl] : l3[k];
-		if (!socket) {
-			bool also_socket = false;
-			for (int s = 0; s < ns; s++)
-				also_socket |= sockets[s] == b;
-			if (also_socket)
-				continue;
-		}
-		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", b - 0.5, b - 0.5, lim,
-			socket ? 1 : 2);
-		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
-			socket ? 1 : 2);
-	}
+	plot_put_borders(f, sockets, ns, l3, nl, h->n);
 	ret = plot_file_finish(f, tmp, path, err);
 out:
 	free(sockets);
@@ -827,8 +831,8 @@ int plot_matrix_heatmap(const char *dir, const char *name, const struct topology
 	fputs("\nset cblabel ", f);
 	plot_put_string(f, m->cblabel);
 	fputc('\n', f);
-	put_tics(f, "xtics", m->cpus, n);
-	put_tics(f, "ytics", m->cpus, n);
+	plot_put_tics(f, "xtics", m->cpus, n);
+	plot_put_tics(f, "ytics", m->cpus, n);
 	if (n > 16)
 		fputs("set xtics rotate by 90 right\n", f);
 	struct heatmap h = { .n = n, .cpus = (int *)m->cpus };
@@ -836,20 +840,7 @@ int plot_matrix_heatmap(const char *dir, const char *name, const struct topology
 		put_blocks(f, t, &h, sockets, ns, true);
 	else if (nl > 0)
 		put_blocks(f, t, &h, l3, nl, false);
-	double lim = n - 0.5;
-	for (int k = 0; k < nl + ns; k++) {
-		bool socket = k >= nl;
-		int b = socket ? sockets[k - nl] : l3[k];
-		bool also_socket = false;
-		for (int s = 0; !socket && s < ns; s++)
-			also_socket |= sockets[s] == b;
-		if (also_socket)
-			continue;
-		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", b - 0.5, b - 0.5, lim,
-			socket ? 1 : 2);
-		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
-			socket ? 1 : 2);
-	}
+	plot_put_borders(f, sockets, ns, l3, nl, n);
 	/* heatmap.gp prints whole numbers; cells in the caller's format are
 	 * labels here, sized and inked the way the script does it. */
 	if (m->cell_format && n <= 32) {

@@ -55,6 +55,11 @@ void plot_put_string(FILE *f, const char *s);
  * image. 0, or -1 with a message. */
 int plot_render(const char *script, const char *dat, const char *vars, const char *const *extra,
 		const char *image, char *err);
+/* The heatmap axes every CPU-by-CPU figure shares: tick labels (CPU ids in
+ * topology order) on axis ("xtics", "ytics"), and border lines between the
+ * cells of different sockets and L3 groups (topology_borders' output, n CPUs). */
+void plot_put_tics(FILE *f, const char *axis, const int *cpus, int n);
+void plot_put_borders(FILE *f, const int *sockets, int ns, const int *l3, int nl, int n);
 /* plot_render of plots/<script_name>, found with plot_script_path. */
 int plot_draw(const char *script_name, const char *dat, const char *vars, const char *image,
 	      char *err);

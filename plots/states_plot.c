@@ -274,17 +274,6 @@ out:
 
 /* ---- heatmaps (every ordered pair present) ---- */
 
-static void put_tics(FILE *f, const char *axis, const int *cpus, int n)
-{
-	/* In chunks, to keep gnuplot's command lines short on big machines. */
-	for (int i = 0; i < n; i += 16) {
-		fprintf(f, "set %s %s(", axis, i ? "add " : "");
-		for (int j = i; j < n && j < i + 16; j++)
-			fprintf(f, "%s\"%d\" %d", j > i ? ", " : "", cpus[j], j);
-		fputs(")\n", f);
-	}
-}
-
 /* Lines between the cells of different sockets (style 1) and L3 groups
  * (style 2), as plots/heatmap.gp defines them. */
 static int put_borders(FILE *f, const struct topology *t, const int *cpus, int n)
@@ -297,20 +286,7 @@ static int put_borders(FILE *f, const struct topology *t, const int *cpus, int n
 	}
 	int ns = topology_borders(t, cpus, n, true, sockets, n);
 	int nl = topology_borders(t, cpus, n, false, l3, n);
-	double lim = n - 0.5;
-	for (int k = 0; k < nl + ns; k++) {
-		bool socket = k >= nl;
-		int b = socket ? sockets[k - nl] : l3[k];
-		bool also_socket = false;
-		for (int s = 0; !socket && s < ns; s++)
-			also_socket |= sockets[s] == b;
-		if (also_socket)
-			continue;
-		fprintf(f, "set arrow from %.1f,-0.5 to %.1f,%.1f as %d\n", b - 0.5, b - 0.5, lim,
-			socket ? 1 : 2);
-		fprintf(f, "set arrow from -0.5,%.1f to %.1f,%.1f as %d\n", b - 0.5, lim, b - 0.5,
-			socket ? 1 : 2);
-	}
+	plot_put_borders(f, sockets, ns, l3, nl, n);
 	free(sockets);
 	free(l3);
 	return 0;
@@ -408,8 +384,8 @@ static int heatmap(const char *dir, const struct topology *t, const char *stat, 
 		   "set ylabel \"owner CPU A\"\n"
 		   "set cblabel \"ns per access, %s of samples\"\n",
 		strcmp(stat, "min") == 0 ? "minimum" : "median");
-	put_tics(f, "xtics", cpus, m);
-	put_tics(f, "ytics", cpus, m);
+	plot_put_tics(f, "xtics", cpus, m);
+	plot_put_tics(f, "ytics", cpus, m);
 	if (m > 16)
 		fputs("set xtics rotate by 90 right\n", f);
 	if (put_borders(f, t, cpus, m) < 0) {
