@@ -52,12 +52,17 @@ BUILD    = build/release
 endif
 
 # The file system is the registry: every .c under these folders is part of cohmap.
-LIB_SRC  = $(sort $(wildcard kernels/*.c harness/*.c topology/*.c plots/*.c))
-LIB_SRC := $(filter-out harness/main.c,$(LIB_SRC))
+# Layers, from the ground up: base -> topology, kernels, plots -> harness ->
+# experiments/<name>/ -> cli (tests/imports.sh checks that imports go down).
+LIB_SRC  = $(sort $(wildcard base/*.c topology/*.c kernels/*.c plots/*.c harness/*.c \
+                             experiments/*/*.c cli/*.c))
+LIB_SRC := $(filter-out cli/main.c,$(LIB_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      = $(BUILD)/cohmap
+# Every gnuplot script, beside the code that draws with it.
+GP_SRC   = $(sort $(wildcard plots/*.gp cli/*.gp experiments/*/*.gp))
 
 # The stream kernels are plain C loops: -O3 turns on the vectoriser's full
 # cost model (-O2's "very cheap" one leaves loops with a run-time trip count
@@ -87,14 +92,14 @@ $(shell mkdir -p $(BUILD) && { echo '$(PREFIX)/share/cohmap' | cmp -s - $(DATADI
         echo '$(PREFIX)/share/cohmap' >$(DATADIR_STAMP); })
 $(BUILD)/plots/plot.o: $(DATADIR_STAMP)
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+$(BUILD)/%.o: %.c $(wildcard */*.h experiments/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -c $< -o $@
 
 $(BUILD)/libcohmap.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/harness/main.o $(BUILD)/libcohmap.a
+$(BIN): $(BUILD)/cli/main.o $(BUILD)/libcohmap.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcohmap.a
@@ -155,7 +160,7 @@ install: cohmap
 	        $(DESTDIR)$(PREFIX)/share/cohmap/plots
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cohmap
 	install -m 644 docs/cohmap.1 $(DESTDIR)$(PREFIX)/share/man/man1/cohmap.1
-	install -m 644 plots/*.gp $(DESTDIR)$(PREFIX)/share/cohmap/plots/
+	install -m 644 $(GP_SRC) $(DESTDIR)$(PREFIX)/share/cohmap/plots/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/cohmap $(DESTDIR)$(PREFIX)/share/man/man1/cohmap.1

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 #include "kernels/attach.h"
-#include "harness/timing.h"
+#include "base/timing.h"
 
 volatile sig_atomic_t cohmap_interrupted;
 

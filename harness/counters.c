@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 /* ---- the auto table: coherence events per CPU ---------------------------- */
 

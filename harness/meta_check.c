@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 #include "harness/results.h"
 
 /* The shapes meta.json's members take; a MAP is an object whose members are
@@ -53,7 +53,7 @@ static const struct member topology[] = {
 	FIELD("source", STRING), FIELD("l1d_bytes", INTEGER), FIELD("l2_bytes", INTEGER),
 	FIELD("l3_bytes", INTEGER), LIST("cpus", OBJECT, cpu), END,
 };
-/* The convention of harness/experiment.h, and what the report reads. The
+/* The convention of experiments/experiment.h, and what the report reads. The
  * rest of an experiment's entry is its own (its "counters" are a list in
  * one, an object in another). */
 static const struct member experiment[] = {

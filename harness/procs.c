@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "harness/agents.h"
-#include "harness/timing.h"
+#include "base/timing.h"
 
 /* The parent looks at the heartbeats this often at most: rarely enough that
  * its wake-ups do not disturb the agents, often enough for Ctrl-C to feel

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 #define PROCS_MAX 2
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 int write_file_atomic(const char *path, const char *data, size_t len, char *err)
 {

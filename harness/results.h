@@ -8,8 +8,8 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "harness/common.h"
-#include "harness/timing.h"
+#include "base/common.h"
+#include "base/timing.h"
 #include "topology/topology.h"
 
 /* Writes data to path through path.tmp + fsync + rename: readers see the old

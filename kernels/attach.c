@@ -14,7 +14,7 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 static const char *const variant_names[VARIANT_COUNT] = {
 	[VARIANT_PLAIN] = "plain",

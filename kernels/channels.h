@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 /* Smallest message: the sequence number and the checksum. */
 #define MESSAGE_MIN_BYTES (2 * sizeof(uint64_t))

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "harness/timing.h"
+#include "base/timing.h"
 
 enum kernel_status {
 	KERNEL_OK = 0,

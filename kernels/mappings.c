@@ -14,8 +14,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "harness/common.h"
-#include "harness/memory.h"
+#include "base/common.h"
+#include "base/memory.h"
 #include "kernels/attach.h"
 
 #ifndef MADV_POPULATE_WRITE

@@ -7,7 +7,7 @@
  * needs the address the previous one produced, so neither the prefetchers nor
  * out-of-order execution can overlap two of them, and the time of a walk
  * divided by its length is the cost of one access. The harness
- * (harness/states_run.c) decides who prepares what, on which CPUs, and when;
+ * (experiments/states/states_measure.c) decides who prepares what, on which CPUs, and when;
  * this file holds what each agent does to the lines. */
 #ifndef COHMAP_KERNELS_STATES_H
 #define COHMAP_KERNELS_STATES_H

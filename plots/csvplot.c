@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 #include "plots/plot.h"
 
 int plot_csv_figure(const char *script, const char *dir, const char *csv, const char *image,

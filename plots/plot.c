@@ -3,11 +3,12 @@
  * writes them as two plain files per kernel; plots/heatmap.gp does all the
  * drawing, so a figure can be restyled or redrawn without cohmap. */
 #include "plots/plot.h"
-#include "harness/common.h"
-#include "harness/csv.h"
+#include "base/common.h"
+#include "base/csv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,17 +27,36 @@
 
 /* ---- finding the scripts ---- */
 
+/* In a source tree the scripts sit beside the code that draws with them:
+ * plots/ (the shared heatmap), cli/ and experiments/<name>/. Installed, they
+ * are all in one folder. */
+static bool find_in_source_tree(const char *root, const char *script, char *out, size_t size)
+{
+	char pattern[PATH_MAX + 64];
+	static const char *const dirs[] = { "plots", "cli" };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(out, size, "%s/%s/%s", root, dirs[i], script);
+		if (access(out, R_OK) == 0)
+			return true;
+	}
+	snprintf(pattern, sizeof pattern, "%s/experiments/*/%s", root, script);
+	glob_t g;
+	bool found = glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0 &&
+		     (size_t)snprintf(out, size, "%s", g.gl_pathv[0]) < size;
+	globfree(&g);
+	return found;
+}
+
 int plot_script_path(const char *script, char *path, size_t size, char *err)
 {
 	char exe[PATH_MAX], candidate[PATH_MAX + 64], looked[ERRLEN] = "";
 	const char *env = getenv("COHMAP_PLOTS_DIR");
-	/* Relative to the binary: build/{release,sanitize}/cohmap and its ./cohmap
-	 * symlink (realpath resolves it), an installed tree, and the unit tests in
-	 * build/release/tests/. */
-	static const char *const from_exe[] = {"/../../plots", "/plots", "/../plots",
-					       "/../../../plots"};
-	const char *dirs[2 + ARRAY_SIZE(from_exe)];
-	char exe_dirs[ARRAY_SIZE(from_exe)][PATH_MAX + 32];
+	/* Source trees relative to the binary: build/{release,sanitize}/cohmap
+	 * and its ./cohmap symlink, and the unit tests in build/release/tests/. */
+	static const char *const from_exe[] = { "/../..", "/../../.." };
+	const char *dirs[3 + ARRAY_SIZE(from_exe)];
+	bool source_tree[3 + ARRAY_SIZE(from_exe)] = { false };
+	char exe_dirs[ARRAY_SIZE(from_exe) + 1][PATH_MAX + 32];
 	size_t ndirs = 0;
 
 	if (env && *env)
@@ -56,25 +76,36 @@ int plot_script_path(const char *script, char *path, size_t size, char *err)
 			*slash = '\0';
 		for (size_t i = 0; i < ARRAY_SIZE(from_exe); i++) {
 			snprintf(exe_dirs[i], sizeof(exe_dirs[i]), "%s%s", exe, from_exe[i]);
+			source_tree[ndirs] = true;
 			dirs[ndirs++] = exe_dirs[i];
 		}
+		/* an installed tree: <prefix>/bin/cohmap, <prefix>/share/cohmap/plots */
+		snprintf(exe_dirs[ARRAY_SIZE(from_exe)], sizeof(exe_dirs[0]), "%s/../share/cohmap/plots", exe);
+		dirs[ndirs++] = exe_dirs[ARRAY_SIZE(from_exe)];
 	}
 	dirs[ndirs++] = COHMAP_DATADIR "/plots";
 
 	for (size_t i = 0; i < ndirs; i++) {
-		snprintf(candidate, sizeof(candidate), "%s/%s", dirs[i], script);
-		if (access(candidate, R_OK) == 0) {
+		bool found;
+		if (source_tree[i]) {
+			found = find_in_source_tree(dirs[i], script, candidate, sizeof candidate);
+		} else {
+			snprintf(candidate, sizeof(candidate), "%s/%s", dirs[i], script);
+			found = access(candidate, R_OK) == 0;
+		}
+		if (found) {
 			char clean[PATH_MAX];
-			const char *found = realpath(candidate, clean) ? clean : candidate;
-			if (strlen(found) >= size) {
-				set_error(err, "plot script path too long: %s", found);
+			const char *resolved = realpath(candidate, clean) ? clean : candidate;
+			if (strlen(resolved) >= size) {
+				set_error(err, "plot script path too long: %s", resolved);
 				return -1;
 			}
-			strcpy(path, found);
+			strcpy(path, resolved);
 			return 0;
 		}
 		size_t used = strlen(looked);
-		snprintf(looked + used, sizeof(looked) - used, "%s%s", i ? ", " : "", dirs[i]);
+		snprintf(looked + used, sizeof(looked) - used, "%s%s%s", i ? ", " : "", dirs[i],
+			 source_tree[i] ? "/{plots,cli,experiments/*}" : "");
 	}
 	set_error(err, "plot script %s not found (set COHMAP_PLOTS_DIR); looked in %s%s", script,
 		  env && *env ? "" : "$COHMAP_PLOTS_DIR (unset), ", looked);

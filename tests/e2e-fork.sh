@@ -87,10 +87,10 @@ done
 check "fork.png is 1400x660" test "$(png_size "$fk/fork.png")" = 1400x660
 check "meta.json: fork complete, 4 plots, a headline" \
 	python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['experiments']['fork']; sys.exit(e['status'] != 'complete' or len(e['plots']) != 4 or 'fork()' not in e['headline'])" "$fk/meta.json"
-check "plots/fork.gp draws from the CSV alone" \
-	gnuplot -e "data='$fcsv'; out='$tmp/fork-standalone.png'" "$src_dir/plots/fork.gp"
-check "plots/pagetables.gp draws from the CSV alone" \
-	gnuplot -e "data='$pcsv'; out='$tmp/pagetables-standalone.png'" "$src_dir/plots/pagetables.gp"
+check "experiments/fork/fork.gp draws from the CSV alone" \
+	gnuplot -e "data='$fcsv'; out='$tmp/fork-standalone.png'" "$src_dir/experiments/fork/fork.gp"
+check "experiments/fork/pagetables.gp draws from the CSV alone" \
+	gnuplot -e "data='$pcsv'; out='$tmp/pagetables-standalone.png'" "$src_dir/experiments/fork/pagetables.gp"
 rm -f "$fk"/*.png
 check "cohmap plot redraws the fork figures" "$cohmap" plot "$fk"
 check "... fork.png is back" is_png "$fk/fork.png"

@@ -204,10 +204,10 @@ rm "$tmp/fs"/falseshare-*.png
 check "cohmap plot redraws the false-sharing figures" "$cohmap" plot "$tmp/fs"
 check "distance plot back" is_png "$tmp/fs/falseshare-distance.png"
 check "pair heatmap back" is_png "$tmp/fs/falseshare-pairs.png"
-check "plots/falseshare.gp draws on its own" \
-	gnuplot -e "data='$tmp/fs/falseshare-distance.dat'; out='$tmp/fs-standalone.png'" "$(dirname "$0")/../plots/falseshare.gp"
-check "plots/falseshare-pairs.gp draws on its own" \
-	gnuplot -e "data='$tmp/fs/falseshare-pairs.dat'; out='$tmp/fs-pairs-standalone.png'" "$(dirname "$0")/../plots/falseshare-pairs.gp"
+check "experiments/falseshare/falseshare.gp draws on its own" \
+	gnuplot -e "data='$tmp/fs/falseshare-distance.dat'; out='$tmp/fs-standalone.png'" "$(dirname "$0")/../experiments/falseshare/falseshare.gp"
+check "experiments/falseshare/falseshare-pairs.gp draws on its own" \
+	gnuplot -e "data='$tmp/fs/falseshare-pairs.dat'; out='$tmp/fs-pairs-standalone.png'" "$(dirname "$0")/../experiments/falseshare/falseshare-pairs.gp"
 check "the standalone drawings are PNGs" is_png "$tmp/fs-standalone.png"
 
 echo "== falseshare: slowdown at d = 0 and d = 8 on CPUs 0,1 (reported, not asserted)"
@@ -250,8 +250,8 @@ for consumer in copy read; do
 done
 check "meta.json: bandwidth complete with a headline in GB/s" \
 	python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['experiments']['bandwidth']; sys.exit(e['status'] != 'complete' or 'GB/s' not in e['headline'])" "$bw/meta.json"
-check "plots/bandwidth.gp draws from the CSV alone" \
-	gnuplot -e "data='$bwcsv'; out='$tmp/bw-standalone.png'; consumer='read'" "$(dirname "$0")/../plots/bandwidth.gp"
+check "experiments/bandwidth/bandwidth.gp draws from the CSV alone" \
+	gnuplot -e "data='$bwcsv'; out='$tmp/bw-standalone.png'; consumer='read'" "$(dirname "$0")/../experiments/bandwidth/bandwidth.gp"
 check "the standalone drawing is a PNG" is_png "$tmp/bw-standalone.png"
 
 echo "== bandwidth: a corrupted chunk fails the run and gives no number"
@@ -294,8 +294,8 @@ fi
 check "states.png is a PNG" is_png "$tmp/states/states.png"
 check "meta.json: states complete, invalidation method and headline recorded" \
 	python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['experiments']['states']; sys.exit(e['status'] != 'complete' or not e['invalidation_method'].startswith('clflush') or 'ns' not in e['headline'] or e['plots'] != ['states.png'])" "$tmp/states/meta.json"
-check "plots/states.gp draws on its own" \
-	gnuplot -e "data='$tmp/states/states-bars.dat'; out='$tmp/states-standalone.png'" "$(dirname "$0")/../plots/states.gp"
+check "experiments/states/states.gp draws on its own" \
+	gnuplot -e "data='$tmp/states/states-bars.dat'; out='$tmp/states-standalone.png'" "$(dirname "$0")/../experiments/states/states.gp"
 check "the standalone drawing is a PNG" is_png "$tmp/states-standalone.png"
 
 echo "== states --all-pairs: a heatmap per kernel, and a redraw"

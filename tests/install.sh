@@ -32,7 +32,7 @@ make -C "$src" --no-print-directory install PREFIX="$prefix" >"$tmp/install.log"
 check "make install exits 0" test $? = 0
 check "binary installed" test -x "$prefix/bin/cohmap"
 check "man page installed" test -s "$prefix/share/man/man1/cohmap.1"
-for gp in "$src"/plots/*.gp; do
+for gp in "$src"/plots/*.gp "$src"/cli/*.gp "$src"/experiments/*/*.gp; do
 	check "$(basename "$gp") installed" cmp -s "$gp" "$prefix/share/cohmap/plots/$(basename "$gp")"
 done
 check "man renders the installed page" \

@@ -9,11 +9,11 @@
 # are the Makefile's (pkg-config, -I., -D).
 #
 #   tests/lint.sh                # the whole tree
-#   tests/lint.sh harness/csv.c  # some files
+#   tests/lint.sh base/csv.c  # some files
 set -uo pipefail
 cd "$(dirname "$0")/.."
 files=("$@")
-[[ ${#files[@]} == 0 ]] && mapfile -t files < <(ls kernels/*.c harness/*.c topology/*.c plots/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c 2>/dev/null)
+[[ ${#files[@]} == 0 ]] && mapfile -t files < <(ls base/*.c kernels/*.c topology/*.c plots/*.c harness/*.c experiments/*/*.c cli/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c 2>/dev/null)
 flags=(-std=gnu11 -I. -D_GNU_SOURCE -DCOHMAP_DATADIR=\"/usr/local/share/cohmap\" $(pkg-config --cflags papi numa jansson 2>/dev/null))
 failures=0
 
@@ -28,8 +28,8 @@ echo "== cppcheck $(cppcheck --version | cut -d' ' -f2) on ${#files[@]} files"
 #                        memory) at offsets aligned for their type
 #  leakReturnValNotUsed  mmap(MAP_FIXED) over a reservation the caller owns
 #  memleak in kernels/mappings.c  the same: the mapping is m->base's
-#  pointerSize in harness/csv.c   an array of pointers and the text in one block
-#  unknownEvaluationOrder in harness/falseshare_sweep.c  `a[n++] = (struct
+#  pointerSize in base/csv.c   an array of pointers and the text in one block
+#  unknownEvaluationOrder in experiments/falseshare/falseshare_sweep.c  `a[n++] = (struct
 #                        point){ .n = ... }`: the designator .n is not n
 # A finding that is not a defect and is not one of these is silenced where it
 # is, with `// cppcheck-suppress id` and the reason.
@@ -37,7 +37,7 @@ cpp_out=$(cppcheck --quiet --inline-suppr --std=c11 --library=posix --library=te
 	--enable=warning,portability,performance -D_GNU_SOURCE -D__x86_64__ -I. \
 	--suppress=missingIncludeSystem --suppress=readdirCalled --suppress=invalidPointerCast \
 	--suppress=leakReturnValNotUsed --suppress=memleak:kernels/mappings.c \
-	--suppress=pointerSize:harness/csv.c --suppress=unknownEvaluationOrder:harness/falseshare_sweep.c \
+	--suppress=pointerSize:base/csv.c --suppress=unknownEvaluationOrder:experiments/falseshare/falseshare_sweep.c \
 	"${files[@]}" 2>&1)
 [[ -n $cpp_out ]] && printf '%s\n' "$cpp_out"
 n=$(printf '%s\n' "$cpp_out" | grep -cE ': (error|warning|portability|performance|style):')

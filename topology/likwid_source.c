@@ -17,7 +17,7 @@
 #include <likwid.h>
 #include <numa.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 #define SYS_CPU "/sys/devices/system/cpu"
 #define EXPR_EXAMPLES "examples: 0,2,4  S0:0-3  N:0-7  E:N:4"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 #define TOPO_HEADER "# cohmap topology v1"
 #define CPU_FIELDS "cpu socket die numa l3 l2 core smt online allowed"

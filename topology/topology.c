@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 
 /* One row per class, in enum order, so names and descriptions cannot drift
  * apart from the enum. */

@@ -1,4 +1,4 @@
-/* libFuzzer target: the results CSV reader (harness/csv.c) and what `cohmap
+/* libFuzzer target: the results CSV reader (base/csv.c) and what `cohmap
  * plot` builds on it: a latency.csv of any content next to a fixed topology
  * is read, and when it is accepted, its heatmap data files are written (no
  * gnuplot runs). Every cell of an accepted file is reachable by name. */
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/common.h"
-#include "harness/csv.h"
+#include "base/common.h"
+#include "base/csv.h"
 #include "plots/plot.h"
 #include "tests/fuzz/fuzz.h"
 #include "topology/topology.h"

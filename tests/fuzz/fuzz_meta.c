@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/common.h"
-#include "harness/latency.h"
+#include "base/common.h"
+#include "experiments/latency/latency.h"
 #include "harness/results.h"
 #include "kernels/registry.h"
 #include "tests/fuzz/fuzz.h"

@@ -1,4 +1,4 @@
-/* libFuzzer target: the command line (harness/options.c). The input is the
+/* libFuzzer target: the command line (base/options.c). The input is the
  * command's name, then its arguments, separated by NUL bytes (a first word
  * that names no command picks one by its first byte). Whatever the
  * arguments, parsing either fails (after one line on stderr, which the runner
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/commands.h"
-#include "harness/common.h"
-#include "harness/options.h"
+#include "cli/commands.h"
+#include "base/common.h"
+#include "base/options.h"
 
 #define COMMAND_ENTRY(name) &command_##name,
 static const struct command *const commands[] = { COHMAP_COMMANDS(COMMAND_ENTRY) };

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 #include "tests/fuzz/fuzz.h"
 #include "topology/topology.h"
 

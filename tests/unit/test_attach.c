@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/common.h"
-#include "harness/memory.h"
+#include "base/common.h"
+#include "base/memory.h"
 #include "kernels/attach.h"
 
 static void sysv_segments_are_removed_while_attached(void **state)

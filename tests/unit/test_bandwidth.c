@@ -11,10 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "harness/bandwidth.h"
-#include "harness/commands.h"
-#include "harness/experiment.h"
-#include "harness/memory.h"
+#include "experiments/bandwidth/bandwidth.h"
+#include "cli/commands.h"
+#include "experiments/experiment.h"
+#include "base/memory.h"
 #include "kernels/stream.h"
 
 static struct clock_info clock_;

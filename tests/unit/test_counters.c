@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 #include "harness/counters.h"
 
 static struct topology machine = { .vendor = "AuthenticAMD", .family = 26, .model = 2 };

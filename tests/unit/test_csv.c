@@ -1,4 +1,4 @@
-/* harness/csv.c: round trip, NA cells, a table of malformed files, and the
+/* base/csv.c: round trip, NA cells, a table of malformed files, and the
  * appending writer's refusals. Files live in a fresh temporary directory. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/common.h"
-#include "harness/csv.h"
+#include "base/common.h"
+#include "base/csv.h"
 
 struct fixture {
 	char dir[64];

@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness/common.h"
-#include "harness/experiment.h"
+#include "base/common.h"
+#include "experiments/experiment.h"
 #include "harness/results.h"
-#include "harness/timing.h"
+#include "base/timing.h"
 
 static char tmpdir[64];
 

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/falseshare.h"
-#include "plots/falseshare_plots.h"
+#include "experiments/falseshare/falseshare.h"
+#include "experiments/falseshare/falseshare_plot.h"
 
 static struct clock_info clock_;
 static int cpus[2] = { -1, -1 };

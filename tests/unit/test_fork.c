@@ -21,9 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/common.h"
-#include "harness/fork.h"
-#include "harness/memory.h"
+#include "base/common.h"
+#include "experiments/fork/fork.h"
+#include "base/memory.h"
 #include "kernels/mappings.h"
 
 static struct child_report *report;

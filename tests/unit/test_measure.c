@@ -10,7 +10,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "harness/measure.h"
+#include "harness/latency_pair.h"
 #include "kernels/registry.h"
 
 static struct clock_info clock_;

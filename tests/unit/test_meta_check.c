@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "harness/common.h"
-#include "harness/experiment.h"
+#include "base/common.h"
+#include "experiments/experiment.h"
 #include "harness/meta_check.h"
 #include "harness/results.h"
 

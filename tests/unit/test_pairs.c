@@ -1,4 +1,4 @@
-/* harness/pairs.c: which pairs a matrix measures when the budget cannot hold
+/* experiments/latency/pair_plan.c: which pairs a matrix measures when the budget cannot hold
  * all of them. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "harness/common.h"
-#include "harness/pairs.h"
+#include "base/common.h"
+#include "experiments/latency/pair_plan.h"
 
 static void load(const char *name, struct topology *t, int *cpus, int *ncpus)
 {

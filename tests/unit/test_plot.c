@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 #include "plots/plot.h"
 
 /* Interleaved numbering, as on many two-socket servers: CPUs 0 and 2 on

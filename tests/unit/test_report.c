@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness/common.h"
-#include "harness/html.h"
-#include "harness/latency_table.h"
+#include "base/common.h"
+#include "cli/html.h"
+#include "experiments/latency/latency_table.h"
 
 static char tmpdir[64];
 

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness/common.h"
-#include "harness/latency.h"
+#include "base/common.h"
+#include "experiments/latency/latency.h"
 #include "harness/results.h"
 #include "kernels/registry.h"
 

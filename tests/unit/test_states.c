@@ -20,9 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/states.h"
+#include "experiments/states/states.h"
 #include "plots/plot.h"
-#include "plots/states_plot.h"
+#include "experiments/states/states_plot.h"
 #include "topology/topology.h"
 
 static size_t page_size(void)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "harness/stats.h"
+#include "base/stats.h"
 
 static void quantiles_interpolate_between_ranks(void **state)
 {

@@ -18,7 +18,7 @@
 
 #include <numa.h>
 
-#include "harness/common.h"
+#include "base/common.h"
 #include "topology/topology.h"
 
 static char tmpdir[64];

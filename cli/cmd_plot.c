@@ -1,0 +1,179 @@
+/* `cohmap plot DIR`: redraw a results directory without measuring. */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "base/common.h"
+#include "harness/meta_check.h"
+#include "experiments/bandwidth/bandwidth_plot.h"
+#include "experiments/channels/channels_plot.h"
+#include "experiments/falseshare/falseshare_plot.h"
+#include "experiments/fork/fork_plot.h"
+#include "experiments/ipc/ipc_plot.h"
+#include "plots/plot.h"
+#include "experiments/states/states_plot.h"
+
+/* One entry per experiment: the CSV that says it ran, and how to draw it.
+ * A new experiment adds one function and one line here. Each returns the
+ * number of images drawn, or -1 with a message. */
+struct figures {
+	const char *csv;
+	int (*draw)(const char *dir, const struct topology *t, const char *stat, char *err);
+};
+
+static int draw_latency(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	return plot_latency_heatmaps(dir, t, stat, err);
+}
+
+static int draw_states(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	struct states_plot_files files;
+	int n = plot_states(dir, t, stat, &files, err);
+	if (n >= 0)
+		states_plot_files_free(&files);
+	return n;
+}
+
+static int draw_ipc(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t, (void)stat;
+	const char *images[IPC_CHART_COUNT + 1];
+	return plot_ipc_charts(dir, images, err) == IPC_CHART_COUNT ? IPC_CHART_COUNT : -1;
+}
+
+static int draw_falseshare(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)stat;
+	struct fs_plots images;
+	return plot_falseshare(dir, t, true, &images, err);
+}
+
+static int draw_bandwidth(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	char images[32][BANDWIDTH_PLOT_NAME];
+	return plot_bandwidth(dir, t, stat, images, 32, err);
+}
+
+static int draw_channels(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t;
+	const char *images[4];
+	return plot_channels_figures(dir, NULL, stat, images, err);
+}
+
+static int draw_attach(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t;
+	const char *images[4];
+	return plot_attach_figures(dir, NULL, stat, images, err);
+}
+
+static int draw_fork(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t, (void)stat;
+	return plot_fork_figures(dir, NULL, err);
+}
+
+static const struct figures figures[] = {
+	{ "latency.csv", draw_latency },
+	{ "states.csv", draw_states },
+	{ "ipc-summary.csv", draw_ipc },
+	{ "falseshare.csv", draw_falseshare },
+	{ "bandwidth.csv", draw_bandwidth },
+	{ "channels.csv", draw_channels },
+	{ "attach.csv", draw_attach },
+	{ "fork.csv", draw_fork },
+};
+
+static int redraw(const struct command *cmd, struct options *o, int argc, char **argv)
+{
+	char err[ERRLEN], path[PATH_MAX], why[ERRLEN];
+	struct topology t = { 0 };
+	struct stat st;
+
+	if (argc != 1) {
+		fprintf(stderr, "cohmap %s: needs exactly one results directory (got %d arguments)\n",
+			cmd->name, argc);
+		return EXIT_USAGE;
+	}
+	const char *dir = argv[0];
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "cohmap %s: %s is not a results directory\n", cmd->name, dir);
+		return EXIT_USAGE;
+	}
+	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
+		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd->name, o->stat);
+		return EXIT_USAGE;
+	}
+	/* The pictures come from the CSV files and topology.txt, but a broken
+	 * meta.json means a broken directory (a run cut off, a bad copy): say so
+	 * rather than redraw it as if it were whole. A directory without one
+	 * (CSV files put together by hand) is drawn, with a note. */
+	snprintf(path, sizeof path, "%s/meta.json", dir);
+	bool has_meta = access(path, F_OK) == 0;
+	if (has_meta) {
+		json_t *meta = meta_load_checked(path, err);
+		if (meta == NULL) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+			return EXIT_USAGE;
+		}
+		json_decref(meta);
+	}
+	snprintf(path, sizeof path, "%s/topology.txt", dir);
+	if (topology_load(&t, o->topology ? o->topology : path, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_DONE, drawn = 0, found = 0;
+	if (!plot_gnuplot_available(why, sizeof why)) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd->name, why);
+		topology_free(&t);
+		return EXIT_SKIPPED;
+	}
+	if (!has_meta)
+		fprintf(stderr, "cohmap %s: note: %s has no meta.json; drawing from its CSV files\n",
+			cmd->name, dir);
+	/* Every experiment whose CSV is there; one that cannot be drawn is
+	 * reported and the others are still drawn. */
+	for (size_t i = 0; i < ARRAY_SIZE(figures); i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, figures[i].csv);
+		if (access(path, F_OK) != 0)
+			continue;
+		found++;
+		int n = figures[i].draw(dir, &t, o->stat, err);
+		if (n < 0) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+			rc = EXIT_USAGE;
+		} else {
+			drawn += n;
+		}
+	}
+	if (found == 0) {
+		/* latency's reader names the file it wanted */
+		if (plot_latency_heatmaps(dir, &t, o->stat, err) < 0) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
+			rc = EXIT_USAGE;
+		}
+	} else if (rc == EXIT_DONE) {
+		printf("%d image%s drawn in %s\n", drawn, drawn == 1 ? "" : "s", dir);
+	}
+	topology_free(&t);
+	return rc;
+}
+
+static const char *const plot_options[] = { "stat", "topology", "help", NULL };
+
+const struct command command_plot = {
+	.name = "plot",
+	.args = "DIR",
+	.summary = "redraw the plots of a results directory without measuring",
+	.options = plot_options,
+	.examples = "  cohmap plot results/myhost-20261123T190000Z\n"
+		    "  cohmap plot results/myhost-20261123T190000Z --stat min\n",
+	.run = redraw,
+};

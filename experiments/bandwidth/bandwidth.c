@@ -1,0 +1,263 @@
+/* The bandwidth experiment's plan: kernels, CPUs, sizes (from the caches the
+ * topology reports, or --sizes), the matrix size, the chunk, where the ring
+ * lives, and whether it all fits in memory. Everything is checked here,
+ * before a results directory exists. The measuring is in experiments/bandwidth/bandwidth_run.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "experiments/bandwidth/bandwidth.h"
+#include "cli/commands.h"
+#include "base/common.h"
+#include "experiments/experiment.h"
+#include "base/memory.h"
+#include "base/sizelist.h"
+
+#define DEFAULT_CONSUMERS "copy,read"
+
+static void release(void *arg)
+{
+	struct bandwidth_plan *plan = arg;
+	free((void *)plan->cpus);
+	free(plan);
+}
+
+/* --consumer LIST, each a consumer kernel this CPU can run. */
+static int choose_consumers(const char *cmd, const char *list, struct bandwidth_plan *p,
+			    char *skip_reason)
+{
+	char copy[256], *save = NULL;
+	if (strlen(list) >= sizeof copy) {
+		fprintf(stderr, "cohmap %s: --consumer is too long\n", cmd);
+		return EXIT_USAGE;
+	}
+	snprintf(copy, sizeof copy, "%s", list);
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		const struct stream_kernel *k = stream_kernel_find(name);
+		if (k == NULL || stream_is_producer(k)) {
+			fprintf(stderr, "cohmap %s: --consumer: '%s' is not a consumer kernel "
+				"(read, copy, memcpy, copy_nt)\n", cmd, name);
+			return EXIT_USAGE;
+		}
+		for (int i = 0; i < p->nconsumers; i++)
+			if (p->consumers[i] == k) {
+				fprintf(stderr, "cohmap %s: --consumer names '%s' twice\n", cmd, name);
+				return EXIT_USAGE;
+			}
+		char why[ERRLEN];
+		if (!stream_kernel_available(k, why, sizeof why)) {
+			snprintf(skip_reason, ERRLEN, "consumer %s: %s", k->name, why);
+			return EXIT_SKIPPED;
+		}
+		if (p->nconsumers == (int)ARRAY_SIZE(p->consumers)) {
+			fprintf(stderr, "cohmap %s: --consumer names too many kernels\n", cmd);
+			return EXIT_USAGE;
+		}
+		p->consumers[p->nconsumers++] = k;
+	}
+	if (p->nconsumers == 0) {
+		fprintf(stderr, "cohmap %s: --consumer names no kernel\n", cmd);
+		return EXIT_USAGE;
+	}
+	return EXIT_DONE;
+}
+
+/* One size option: at least two chunks of two cache lines (the smallest
+ * ring). */
+static int size_option(const char *cmd, const char *option, const char *text, size_t min,
+		       size_t *bytes)
+{
+	char label[32], err[ERRLEN];
+	uint64_t value;
+	if (parse_bytes(text, &value, err) != 0 || value == 0) {
+		fprintf(stderr, "cohmap %s: --%s: '%s' is not a size (use bytes or K, M, G: 4096, 64K, 1M)\n",
+			cmd, option, text);
+		return -1;
+	}
+	if (value < min) {
+		format_bytes(min, label, sizeof label);
+		fprintf(stderr, "cohmap %s: --%s %s is below the smallest ring (%s: two chunks of two cache lines)\n",
+			cmd, option, text, label);
+		return -1;
+	}
+	*bytes = (size_t)value;
+	return 0;
+}
+
+static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
+		   char *skip_reason)
+{
+	char err[ERRLEN], label[32], avail[32];
+	struct bandwidth_plan *plan = calloc(1, sizeof *plan);
+	int *cpus = calloc((size_t)t->ncpus, sizeof *cpus);
+	int rc = EXIT_USAGE;
+	size_t line = (size_t)t->line_size, min_chunk = ring_min_chunk(line);
+
+	if (plan == NULL || cpus == NULL) {
+		fprintf(stderr, "cohmap %s: out of memory\n", cmd);
+		free(cpus);
+		goto fail;
+	}
+	plan->cpus = cpus;
+	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
+		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, o->stat);
+		goto fail;
+	}
+	plan->stat = o->stat;
+
+	plan->producer = stream_kernel_find(o->producer);
+	if (plan->producer == NULL || !stream_is_producer(plan->producer)) {
+		fprintf(stderr, "cohmap %s: --producer must be write or write_nt (got '%s')\n", cmd,
+			o->producer);
+		goto fail;
+	}
+	if (!stream_kernel_available(plan->producer, err, sizeof err)) {
+		snprintf(skip_reason, ERRLEN, "producer %s: %s", plan->producer->name, err);
+		rc = EXIT_SKIPPED;
+		goto fail;
+	}
+	if ((rc = choose_consumers(cmd, o->consumers ? o->consumers : DEFAULT_CONSUMERS, plan,
+				   skip_reason)) != EXIT_DONE)
+		goto fail;
+	rc = EXIT_USAGE;
+
+	/* One CPU is enough: the same-core baseline alone. */
+	if ((plan->ncpus = command_cpus(cmd, o, t, cpus, t->ncpus, 1)) < 0)
+		goto fail;
+	if (parse_home(o->home, t, &plan->home, &plan->home_node, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		goto fail;
+	}
+	int agents = o->agents ? agent_kind_from_name(o->agents) : AGENTS_THREADS;
+	if (agents < 0) {
+		fprintf(stderr, "cohmap %s: --agents must be thread, fork-shared, sysv, posix or memfd (got '%s')\n",
+			cmd, o->agents);
+		goto fail;
+	}
+
+	/* The chunk: at most a quarter of L1d by default, so the chunk the
+	 * producer just wrote and the consumer's copy of it both fit in L1; a
+	 * power of two, so that power-of-two buffers hold whole chunks. */
+	size_t wanted = min_chunk;
+	while (wanted * 2 <= (t->l1d_bytes ? t->l1d_bytes / 4 : 64 * line))
+		wanted *= 2;
+	if (o->chunk && size_option(cmd, "chunk", o->chunk, min_chunk, &wanted) != 0)
+		goto fail;
+	if (o->chunk && wanted % min_chunk != 0) {
+		fprintf(stderr, "cohmap %s: --chunk must be a multiple of %zu bytes (two cache lines), got %s\n",
+			cmd, min_chunk, o->chunk);
+		goto fail;
+	}
+	plan->chunk_bytes = wanted / min_chunk * min_chunk;
+	if (plan->chunk_bytes < min_chunk)
+		plan->chunk_bytes = min_chunk;
+
+	if (o->sizes) {
+		plan->sizes_given = true;
+		uint64_t sizes[BANDWIDTH_MAX_SIZES];
+		if ((plan->nsizes = sizes_parse(o->sizes, sizes, BANDWIDTH_MAX_SIZES, err)) < 0) {
+			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+			goto fail;
+		}
+		for (int i = 0; i < plan->nsizes; i++)
+			plan->sizes[i] = (size_t)sizes[i];
+		for (int i = 0; i < plan->nsizes; i++)
+			if (plan->sizes[i] < 2 * min_chunk) {
+				format_bytes(plan->sizes[i], label, sizeof label);
+				format_bytes(2 * min_chunk, avail, sizeof avail);
+				fprintf(stderr, "cohmap %s: --sizes: %s is below the smallest ring (%s: two chunks "
+					"of two cache lines)\n", cmd, label, avail);
+				goto fail;
+			}
+	} else {
+		plan->nsizes = bandwidth_default_sizes(t, cpus, plan->ncpus, plan->sizes,
+						       BANDWIDTH_MAX_SIZES);
+	}
+	/* The matrix: a quarter of one L2 by default, so the ring and the
+	 * consumer's copy both fit in one core's L2 and what the matrix shows
+	 * is traffic between cores, not memory. */
+	plan->matrix_bytes = t->l2_bytes ? t->l2_bytes / 4 : 4 * plan->chunk_bytes;
+	if (plan->matrix_bytes < 2 * min_chunk)
+		plan->matrix_bytes = 2 * min_chunk;
+	if (o->matrix_size &&
+	    size_option(cmd, "matrix-size", o->matrix_size, 2 * min_chunk, &plan->matrix_bytes) != 0)
+		goto fail;
+
+	plan->measure = (struct measure_options){
+		.agents = (enum agent_kind)agents,
+		.pause = o->pause,
+		.fixed_samples = o->samples,
+		.precision = o->precision_pct / 100,
+		.time_limit_s = o->time_limit_s,
+		.sample_target_ns = o->sample_us * 1000,
+		.watchdog_s = o->watchdog_s,
+		.line_size = line,
+	};
+
+	/* Memory: the largest job's ring, plus its private copy when a consumer
+	 * copies. A size the user asked for that does not fit is refused; a
+	 * derived one is left out (with a note), keeping half the memory free. */
+	bool copies = false;
+	for (int i = 0; i < plan->nconsumers; i++)
+		copies |= plan->consumers[i]->op == STREAM_COPY;
+	struct ring_job probe = { .consumer = copies ? &stream_copy : &stream_read };
+	plan->memory_available = meminfo_field("MemAvailable");
+	size_t limit = plan->memory_available < 0 ? SIZE_MAX : (size_t)plan->memory_available;
+	for (int i = 0; i <= plan->nsizes; i++) {
+		bool matrix = i == plan->nsizes;
+		size_t chunk, requested = matrix ? plan->matrix_bytes : plan->sizes[i];
+		probe.buffer_bytes = bandwidth_fit(requested, plan->chunk_bytes, line, &chunk);
+		size_t need = ring_memory_needed(&probe, &plan->measure);
+		bool given = matrix ? o->matrix_size != NULL : plan->sizes_given;
+		if (given && need > limit) {
+			format_bytes(requested, label, sizeof label);
+			format_bytes(limit, avail, sizeof avail);
+			char needed[32];
+			format_bytes(need, needed, sizeof needed);
+			fprintf(stderr, "cohmap %s: a %s buffer needs %s of memory (the ring%s); only %s is "
+				"available (MemAvailable)\n", cmd, label, needed,
+				copies ? " and the consumer's private copy" : "", avail);
+			goto fail;
+		}
+		if (!given && need > limit / 2) {
+			format_bytes(requested, label, sizeof label);
+			snprintf(plan->sizes_note, sizeof plan->sizes_note,
+				 "sizes from %s up were left out of the sweep: they need more than half "
+				 "of the available memory", label);
+			plan->nsizes = i;
+			break;
+		}
+		plan->memory_needed = need > plan->memory_needed ? need : plan->memory_needed;
+	}
+	if (plan->nsizes == 0 && !plan->sizes_given) {
+		fprintf(stderr, "cohmap %s: not even the smallest buffer fits in the available memory\n", cmd);
+		goto fail;
+	}
+
+	if (bandwidth_parse_test_hook(getenv("COHMAP_TEST_CORRUPT"), &plan->hook, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		goto fail;
+	}
+	plan->seed = o->seed >= 0 ? (unsigned long)o->seed
+				  : (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
+	*out = plan;
+	return EXIT_DONE;
+fail:
+	if (plan)
+		release(plan);
+	return rc;
+}
+
+static int measure(struct run *r, void *arg, double budget_s)
+{
+	return bandwidth_experiment(r, arg, budget_s);
+}
+
+const struct experiment experiment_bandwidth = {
+	.name = "bandwidth",
+	.summary = "producer -> consumer stream bandwidth by buffer size, pair class and CPU pair",
+	.prepare = prepare,
+	.measure = measure,
+	.release = release,
+};

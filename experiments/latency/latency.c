@@ -1,0 +1,177 @@
+/* The latency experiment's options: which kernels, CPUs, home node, and how
+ * precisely to measure. The measuring itself is in experiments/latency/latency_matrix.c. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/common.h"
+#include "cli/commands.h"
+#include "experiments/experiment.h"
+#include "experiments/latency/latency.h"
+#include "kernels/registry.h"
+
+static const char *kernel_name(int i)
+{
+	return kernel_registry[i]->name;
+}
+
+/* -k LIST, or every kernel of the latency family. */
+static int choose_kernels(const char *cmd, const char *list, const struct kernel **chosen, int max)
+{
+	int n = 0;
+	if (list == NULL) {
+		for (int i = 0; i < kernel_count && n < max; i++)
+			if (strcmp(kernel_registry[i]->family, "latency") == 0)
+				chosen[n++] = kernel_registry[i];
+		return n;
+	}
+	const struct name_choice c = { "kernel", "--kernel", "kernel", NULL, kernel_count, kernel_name };
+	int index[64];
+	n = command_choose(cmd, &c, list, index, max < 64 ? max : 64);
+	for (int i = 0; i < n; i++)
+		chosen[i] = kernel_registry[index[i]];
+	return n;
+}
+
+static void release(void *arg)
+{
+	struct latency_plan *plan = arg;
+	if (plan->owns_events_option)
+		free((void *)plan->events_option);
+	free((void *)plan->cpus);
+	free((void *)plan->kernels);
+	free(plan);
+}
+
+static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
+		   char *skip_reason)
+{
+	(void)skip_reason;
+	char err[ERRLEN];
+	struct latency_plan *plan = calloc(1, sizeof *plan);
+	const struct kernel **kernels = calloc((size_t)kernel_count, sizeof *kernels);
+	int *cpus = calloc((size_t)t->ncpus, sizeof *cpus);
+	if (plan == NULL || kernels == NULL || cpus == NULL) {
+		fprintf(stderr, "cohmap %s: out of memory\n", cmd);
+		free(plan);
+		free(kernels);
+		free(cpus);
+		return EXIT_USAGE;
+	}
+	/* From here the plan owns both arrays: release() frees them. */
+	plan->kernels = kernels;
+	plan->cpus = cpus;
+	if (o->resume) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/meta.json", o->resume);
+		json_t *meta = json_load_object(path, err);
+		const char *status = meta ? json_string_value(json_object_get(meta, "status")) : NULL;
+		int rc = meta ? latency_plan_from_meta(meta, t, plan, err) : -1;
+		if (rc == 0 && status && strcmp(status, "complete") == 0) {
+			set_error(err, "%s is complete: nothing to resume", o->resume);
+			rc = -1;
+		}
+		if (rc != 0) {
+			json_decref(meta);
+			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+			goto fail;
+		}
+		/* The options string lives as long as the plan, not the JSON. */
+		const char *events = json_string_value(json_object_get(json_object_get(
+			json_object_get(meta, "experiments"), "latency"), "events_option"));
+		plan->events_option = events ? strdup(events) : NULL;
+		plan->owns_events_option = true;
+		json_decref(meta);
+		if (events_parse(plan->events_option, t, &plan->events, err) != 0) {
+			fprintf(stderr, "cohmap %s: %s: %s\n", cmd, path, err);
+			goto fail;
+		}
+		plan->measure.events = &plan->events;
+		*out = plan;
+		return EXIT_DONE;
+	}
+	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
+		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, o->stat);
+		goto fail;
+	}
+	plan->stat = o->stat;
+	if ((plan->nkernels = choose_kernels(cmd, o->kernels, kernels, kernel_count)) < 0)
+		goto fail;
+	if ((plan->ncpus = command_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0)
+		goto fail;
+	if (parse_home(o->home, t, &plan->home, &plan->home_node, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		goto fail;
+	}
+	plan->seed = o->seed >= 0 ? (unsigned long)o->seed
+				  : (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
+	if (events_parse(o->events, t, &plan->events, err) != 0) {
+		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
+		goto fail;
+	}
+	plan->events_option = o->events;
+	int agents = o->agents ? agent_kind_from_name(o->agents) : AGENTS_THREADS;
+	if (agents < 0) {
+		fprintf(stderr, "cohmap %s: --agents must be thread, fork-shared, sysv, posix or memfd (got '%s')\n",
+			cmd, o->agents);
+		goto fail;
+	}
+	plan->measure = (struct measure_options){
+		.events = &plan->events,
+		.agents = (enum agent_kind)agents,
+		.pause = o->pause,
+		.fixed_samples = o->samples,
+		.precision = o->precision_pct / 100,
+		.time_limit_s = o->time_limit_s,
+		.sample_target_ns = o->sample_us * 1000,
+		.watchdog_s = o->watchdog_s,
+		.line_size = (size_t)t->line_size,
+	};
+	*out = plan;
+	return EXIT_DONE;
+fail:
+	release(plan);
+	return EXIT_USAGE;
+}
+
+/* Below this per-pair limit the stopping rule has too few samples to work with. */
+#define MIN_PAIR_LIMIT_S 0.005
+/* What a pair costs beyond its sampling: starting and pinning the agents,
+ * warm-up, writing the row (seen here: 8 pairs at the 5 ms limit, plots
+ * included, took 0.5-0.7 s). */
+#define PAIR_OVERHEAD_S 0.02
+
+static int measure(struct run *r, void *arg, double budget_s)
+{
+	struct latency_plan *plan = arg;
+	if (budget_s > 0 && plan->measure.fixed_samples == 0) {
+		/* Shrink the per-pair limit so the matrix, reference pairs included,
+		 * fits in the budget; never below a few ms, where the stopping
+		 * rule would have no samples to work with. */
+		double pairs = (double)plan->nkernels * plan->ncpus * (plan->ncpus - 1);
+		double share = budget_s * 0.8 / (pairs * 1.1);
+		if (share < plan->measure.time_limit_s)
+			plan->measure.time_limit_s = share < MIN_PAIR_LIMIT_S ? MIN_PAIR_LIMIT_S : share;
+		/* Still too many pairs (a large machine): measure a sample that
+		 * covers every pair class rather than overrun the budget. */
+		double affordable = budget_s * 0.8 / (1.1 * (MIN_PAIR_LIMIT_S + PAIR_OVERHEAD_S));
+		if (share < MIN_PAIR_LIMIT_S && !plan->resume) {
+			long per_kernel = (long)(affordable / plan->nkernels);
+			plan->max_pairs = per_kernel < PAIR_CLASS_COUNT ? PAIR_CLASS_COUNT : per_kernel;
+		}
+	}
+	if (!r->quiet)
+		printf("\nlatency: %d kernels x %d CPUs (%d ordered pairs each)\n", plan->nkernels,
+		       plan->ncpus, plan->ncpus * (plan->ncpus - 1));
+	return latency_experiment(r, plan);
+}
+
+const struct experiment experiment_latency = {
+	.name = "latency",
+	.summary = "core-to-core latency matrix of the handoff kernels",
+	.prepare = prepare,
+	.measure = measure,
+	.release = release,
+};

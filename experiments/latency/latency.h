@@ -1,0 +1,41 @@
+/* The core-to-core latency experiment: every selected kernel on every ordered
+ * pair of the selected CPUs, in shuffled order, with a reference pair
+ * re-measured to catch drift; latency.csv, meta.json, heatmaps. */
+#ifndef COHMAP_LATENCY_H
+#define COHMAP_LATENCY_H
+
+#include "harness/latency_pair.h"
+#include "harness/results.h"
+
+enum home_policy { HOME_FIRST, HOME_SECOND, HOME_NODE };
+
+struct latency_plan {
+	const struct kernel **kernels;
+	int nkernels;
+	const int *cpus;          /* in topology order */
+	int ncpus;
+	enum home_policy home;
+	int home_node;            /* for HOME_NODE */
+	struct measure_options measure;
+	unsigned long seed;
+	const char *stat;         /* what the heatmap shows */
+	bool resume;              /* keep the ok rows of an existing latency.csv */
+	long max_pairs;           /* per kernel; 0: every ordered pair (see experiments/latency/pair_plan.h) */
+	const char *events_option;  /* --events as given (NULL: only disturbance events) */
+	bool owns_events_option;    /* copied from a resumed run's meta.json */
+	struct event_request events;
+};
+
+/* Parses --home: "first", "second" or a node number the topology knows. */
+int parse_home(const char *text, const struct topology *t, enum home_policy *policy,
+	       int *node, char *err);
+
+/* Rebuilds the plan of an earlier run from its meta.json (for --resume).
+ * Returns 0, or -1 with a message. */
+int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct latency_plan *p,
+			   char *err);
+
+/* Runs the experiment into r's directory. Returns an exit code. */
+int latency_experiment(struct run *r, const struct latency_plan *plan);
+
+#endif

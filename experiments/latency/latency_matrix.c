@@ -1,0 +1,701 @@
+#include "experiments/latency/latency.h"
+#include "experiments/latency/pair_plan.h"
+#include "base/shuffle.h"
+
+#include <errno.h>
+#include <math.h>
+#include <numa.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/common.h"
+#include "base/csv.h"
+#include "experiments/experiment.h"
+#include "base/progress.h"
+#include "kernels/registry.h"
+#include "plots/plot.h"
+
+/* The reference pair is measured again after this long (or this many pairs),
+ * so a run that outlasts a change of the host's placement of the vCPUs, or of
+ * the clock frequency, says so instead of mixing two machines in one matrix. */
+#define REFERENCE_INTERVAL_S 1.0
+#define REFERENCE_INTERVAL_PAIRS 32
+#define DRIFT_LIMIT 0.10
+
+/* latency.csv: these, then one column per counted event (counts per handoff),
+ * then disturbed_samples and reason. */
+static const char *const base_columns[] = {
+	"kernel", "agents", "cpu_a", "cpu_b", "pair_class", "home_node", "status", "samples",
+	"round_trips_per_sample", "min_ns", "p10_ns", "median_ns", "p90_ns", "mean_ns",
+	"stddev_ns", "ci95_low_ns", "ci95_high_ns",
+};
+enum { BASE_COLUMNS = ARRAY_SIZE(base_columns), MAX_COLUMNS = BASE_COLUMNS + MAX_EVENTS + 2 };
+
+struct columns {
+	int n;
+	const char *names[MAX_COLUMNS];
+};
+
+static void latency_columns(const struct latency_plan *p, struct columns *c)
+{
+	c->n = 0;
+	for (int i = 0; i < BASE_COLUMNS; i++)
+		c->names[c->n++] = base_columns[i];
+	for (int e = 0; e < p->events.n; e++)
+		c->names[c->n++] = p->events.columns[e];
+	c->names[c->n++] = "disturbed_samples";
+	c->names[c->n++] = "reason";
+}
+
+struct job {
+	const struct kernel *kernel;
+	int cpu_a, cpu_b;
+};
+
+/* What the summary, headline and model check need of a measured pair; the
+ * rest goes to latency.csv at once. Kept small: a 256-CPU matrix has a
+ * quarter of a million of them. */
+struct outcome {
+	enum pair_status status;
+	double median_ns;
+	double fills_per_handoff; /* sum of the fill events; NAN when any is NA */
+};
+
+/* Sum of the events that count line fills from another core; NAN when one
+ * of them is NA, or none was asked for. */
+static double fills_of(const struct latency_plan *p, const double *per_handoff)
+{
+	double sum = 0;
+	int n = 0;
+	for (int e = 0; e < p->events.n; e++)
+		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE) {
+			sum += per_handoff[e];
+			n++;
+		}
+	return n ? sum : NAN;
+}
+
+int parse_home(const char *text, const struct topology *t, enum home_policy *policy,
+	       int *node, char *err)
+{
+	if (strcmp(text, "first") == 0) {
+		*policy = HOME_FIRST;
+		return 0;
+	}
+	if (strcmp(text, "second") == 0) {
+		*policy = HOME_SECOND;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long n = strtol(text, &end, 10);
+	bool known = false;
+	for (int i = 0; i < t->ncpus && !errno && *end == '\0' && end != text; i++)
+		known |= t->cpus[i].numa_node == n;
+	if (!known) {
+		set_error(err, "--home must be first, second or a NUMA node of this machine (got '%s')", text);
+		return -1;
+	}
+	*policy = HOME_NODE;
+	*node = (int)n;
+	return 0;
+}
+
+static int home_of(const struct latency_plan *p, const struct topology *t, int cpu_a, int cpu_b)
+{
+	if (numa_available() < 0)
+		return -1;
+	if (p->home == HOME_NODE)
+		return p->home_node;
+	const struct cpu_place *place = topology_find(t, p->home == HOME_FIRST ? cpu_a : cpu_b);
+	return place ? place->numa_node : -1;
+}
+
+/* Shuffled so that slow drift (thermal, the host moving vCPUs) spreads over
+ * the matrix as noise instead of painting one region of it. */
+static void shuffle_jobs(struct job *jobs, long n, unsigned long seed)
+{
+	shuffle(jobs, (size_t)n, sizeof *jobs, seed);
+}
+
+static void format_number(char *buf, size_t size, double value)
+{
+	if (isnan(value))
+		snprintf(buf, size, "NA");
+	else
+		snprintf(buf, size, "%.2f", value);
+}
+
+static int write_row(struct csv_writer *w, const struct run *r, const struct latency_plan *p,
+		     const struct job *job, const struct pair_measurement *m, char *err)
+{
+	const struct measure_options *mo = &p->measure;
+	char cells[MAX_COLUMNS][ERRLEN];
+	const struct summary *s = &m->one_way_ns;
+	bool ok = m->status == PAIR_OK;
+	double values[] = { s->min, s->p10, s->median, s->p90, s->mean, s->stddev,
+			    s->ci95_low, s->ci95_high };
+	snprintf(cells[0], ERRLEN, "%s", job->kernel->name);
+	snprintf(cells[1], ERRLEN, "%s", agent_kind_name(mo->agents));
+	snprintf(cells[2], ERRLEN, "%d", job->cpu_a);
+	snprintf(cells[3], ERRLEN, "%d", job->cpu_b);
+	snprintf(cells[4], ERRLEN, "%s",
+		 pair_class_name(topology_pair_class(&r->topology, job->cpu_a, job->cpu_b)));
+	snprintf(cells[5], ERRLEN, "%d", m->home_node);
+	snprintf(cells[6], ERRLEN, "%s", ok ? "ok" : "failed");
+	snprintf(cells[7], ERRLEN, "%ld", ok ? s->n : 0);
+	snprintf(cells[8], ERRLEN, "%lu", m->round_trips_per_sample);
+	for (size_t i = 0; i < ARRAY_SIZE(values); i++)
+		format_number(cells[9 + i], ERRLEN, ok ? values[i] : NAN);
+	int c = BASE_COLUMNS;
+	for (int e = 0; e < p->events.n; e++, c++) {
+		if (ok && !isnan(m->per_handoff[e]))
+			snprintf(cells[c], ERRLEN, "%.4g", m->per_handoff[e]);
+		else
+			snprintf(cells[c], ERRLEN, "NA");
+	}
+	snprintf(cells[c++], ERRLEN, "%ld", ok ? m->disturbed_samples : 0);
+	snprintf(cells[c], ERRLEN, "%s", ok ? "" : m->reason);
+	for (char *ch = cells[c]; *ch; ch++) /* a reason is prose; keep it one cell */
+		if (*ch == ',' || *ch == '"' || *ch == '\n')
+			*ch = ';';
+	const char *row[MAX_COLUMNS];
+	for (int i = 0; i <= c; i++)
+		row[i] = cells[i];
+	return csv_writer_row(w, row, err);
+}
+
+struct reference {
+	json_t *log;          /* [{elapsed_s, median_ns}] */
+	double first_ns;
+	double worst_change;  /* largest relative move seen */
+	uint64_t run_started, last_ns;
+	long pairs_since;
+};
+
+static void measure_reference(struct run *r, const struct latency_plan *p, struct reference *ref)
+{
+	struct pair_measurement m;
+	int a = p->cpus[0], b = p->cpus[1];
+	measure_pair(p->kernels[0], a, b, home_of(p, &r->topology, a, b), &p->measure, &r->clock, &m,
+		     NULL);
+	uint64_t now = monotonic_ns();
+	ref->last_ns = now;
+	ref->pairs_since = 0;
+	if (m.status != PAIR_OK)
+		return;
+	double median = m.one_way_ns.median;
+	json_array_append_new(ref->log, json_pack("{s:f, s:f}", "elapsed_s",
+		(double)(now - ref->run_started) / 1e9, "median_ns", median));
+	if (ref->first_ns == 0) {
+		ref->first_ns = median;
+		return;
+	}
+	double change = median / ref->first_ns - 1;
+	if (fabs(change) > DRIFT_LIMIT && fabs(change) > fabs(ref->worst_change)) {
+		if (ref->worst_change == 0)
+			run_warn(r, "drift: reference pair %d->%d (%s) moved from %.1f to %.1f ns "
+				 "(%+.0f%%) during the run; compare only pairs measured close in time "
+				 "(the host may have moved the vCPUs, or the clock frequency changed)",
+				 a, b, p->kernels[0]->name, ref->first_ns, median, 100 * change);
+		ref->worst_change = change;
+	}
+}
+
+/* Median over pairs of the pair medians, for one kernel and class; NAN if none. */
+static double class_median(const struct run *r, const struct kernel *k, int c, const struct job *jobs,
+			   const struct outcome *results, long njobs, double *scratch)
+{
+	long n = 0;
+	for (long j = 0; j < njobs; j++)
+		if (jobs[j].kernel == k && results[j].status == PAIR_OK &&
+		    (int)topology_pair_class(&r->topology, jobs[j].cpu_a, jobs[j].cpu_b) == c)
+			scratch[n++] = results[j].median_ns;
+	struct summary s;
+	if (n == 0)
+		return NAN;
+	summarize(scratch, n, &s);
+	return s.median;
+}
+
+/* "load_store: median one-way latency 48 ns (l3) to 131 ns (cross-socket)" */
+static void describe(struct run *r, const struct latency_plan *p, const struct job *jobs,
+		     const struct outcome *results, long njobs, bool plotted)
+{
+	char headline[ERRLEN] = "no pair was measured";
+	double *scratch = malloc((size_t)(njobs ? njobs : 1) * sizeof *scratch);
+	int nearest = -1, farthest = -1;
+	double lo = NAN, hi = NAN;
+	for (int c = 0; c < PAIR_CLASS_COUNT && scratch; c++) {
+		double m = class_median(r, p->kernels[0], c, jobs, results, njobs, scratch);
+		if (isnan(m))
+			continue;
+		if (nearest < 0)
+			nearest = c, lo = m;
+		farthest = c, hi = m;
+	}
+	if (nearest >= 0 && nearest == farthest)
+		snprintf(headline, sizeof headline, "%s: median one-way latency %.0f ns (%s pairs)",
+			 p->kernels[0]->name, lo, pair_class_name(nearest));
+	else if (nearest >= 0)
+		snprintf(headline, sizeof headline,
+			 "%s: median one-way latency %.0f ns (%s) to %.0f ns (%s)", p->kernels[0]->name,
+			 lo, pair_class_name(nearest), hi, pair_class_name(farthest));
+	free(scratch);
+
+	char names[64][80];
+	const char *plots[65] = { NULL };
+	for (int k = 0; plotted && k < p->nkernels && k < 64; k++) {
+		snprintf(names[k], sizeof names[k], "latency-%s.png", p->kernels[k]->name);
+		plots[k] = names[k];
+	}
+	const char *csv[] = { "latency.csv", NULL };
+	experiment_describe(r, "latency", csv, plots, headline);
+}
+
+/* Each event that cannot be counted is said once, on stderr and in meta.json:
+ * its column stays NA. */
+static void report_unavailable_events(struct run *r, const struct latency_plan *p,
+				      char reasons[MAX_EVENTS][160], bool warned[MAX_EVENTS])
+{
+	json_t *counters = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
+							   "latency"), "counters");
+	char names[ERRLEN] = "";
+	const char *first = NULL;
+	int n = 0;
+	for (int e = 0; e < p->events.n; e++) {
+		if (warned[e] || !reasons[e][0])
+			continue;
+		warned[e] = true;
+		json_object_set_new(json_object_get(counters, "unavailable"), p->events.names[e],
+				    json_string(reasons[e]));
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof names - used, "%s%s", n++ ? ", " : "", p->events.names[e]);
+		if (!first)
+			first = reasons[e];
+	}
+	/* One line however many events: the reason is usually the same. */
+	if (n == 1)
+		run_warn(r, "counter NA: %s", first);
+	else if (n > 1)
+		run_warn(r, "%d counters NA (%s); the first says: %s (all reasons in meta.json)", n,
+			 names, first);
+}
+
+static json_t *counters_description(const struct event_request *req)
+{
+	json_t *events = json_array(), *columns = json_object();
+	for (int e = 0; e < req->n; e++) {
+		static const char *const backend[] = { "none", "PAPI", "perf_event_open" };
+		json_array_append_new(events, json_pack("{s:s, s:s, s:s}", "event", req->names[e],
+			"column", req->columns[e], "counted_by", backend[req->backend[e]]));
+		json_object_set_new(columns, req->columns[e], json_string(req->names[e]));
+	}
+	return json_pack("{s:o, s:o, s:s, s:{}, s:s}", "events", events, "columns", columns,
+			 "auto_table_row", req->auto_label, "unavailable", "normalised",
+			 "counts of both agents over the sampled batches / (samples x round trips x handoffs)");
+}
+
+/* What the kernel's protocol model predicts against what the counters say:
+ * the sum of the events that count fills from another core, per handoff,
+ * averaged over the pairs. */
+static void print_expected_vs_measured(const struct latency_plan *p, const struct job *jobs,
+				       const struct outcome *results, long njobs,
+				       char reasons[MAX_EVENTS][160])
+{
+	int first_fill = -1;
+	for (int e = p->events.n - 1; e >= 0; e--)
+		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE)
+			first_fill = e;
+	if (first_fill < 0)
+		return;
+	printf("\nprotocol model against counters (%s): line fills from another core per handoff\n",
+	       p->events.auto_label[0] ? p->events.auto_label : "events given");
+	printf("%-12s %9s %9s  %s\n", "kernel", "expected", "measured", "model");
+	for (int k = 0; k < p->nkernels; k++) {
+		double sum = 0;
+		long n = 0;
+		for (long j = 0; j < njobs; j++)
+			if (jobs[j].kernel == p->kernels[k] && results[j].status == PAIR_OK) {
+				sum += results[j].fills_per_handoff; /* NAN spreads: NA */
+				n++;
+			}
+		char measured[32];
+		if (n == 0 || isnan(sum))
+			snprintf(measured, sizeof measured, "NA");
+		else
+			snprintf(measured, sizeof measured, "%.2f", sum / (double)n);
+		printf("%-12s %9.2f %9s  %s\n", p->kernels[k]->name, p->kernels[k]->cost.fills_per_handoff,
+		       measured, p->kernels[k]->cost.model);
+	}
+	for (int e = first_fill; e < p->events.n; e++)
+		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE && reasons[e][0]) {
+			printf("NA: %s\n", reasons[e]);
+			break;
+		}
+}
+
+/* Per kernel and pair class: min / median / max of the pair medians. */
+static void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
+			  const struct outcome *results, long njobs)
+{
+	printf("\none-way latency [ns]: per pair the median of its samples; per class the "
+	       "min / median / max over pairs\n");
+	printf("%-12s %-13s %6s %9s %9s %9s  %s\n", "kernel", "class", "pairs", "min", "median",
+	       "max", "");
+	double *values = malloc((size_t)(njobs ? njobs : 1) * sizeof *values);
+	if (values == NULL)
+		return;
+	for (int k = 0; k < p->nkernels; k++) {
+		for (int c = 0; c < PAIR_CLASS_COUNT; c++) {
+			long n = 0, failed = 0;
+			for (long j = 0; j < njobs; j++) {
+				if (jobs[j].kernel != p->kernels[k] ||
+				    (int)topology_pair_class(&r->topology, jobs[j].cpu_a, jobs[j].cpu_b) != c)
+					continue;
+				if (results[j].status == PAIR_OK)
+					values[n++] = results[j].median_ns;
+				else if (results[j].status == PAIR_FAILED)
+					failed++;
+			}
+			if (n + failed == 0)
+				continue;
+			struct summary s = { 0 };
+			if (n > 0)
+				summarize(values, n, &s);
+			char note[64] = "";
+			if (failed)
+				snprintf(note, sizeof note, "(%ld failed)", failed);
+			printf("%-12s %-13s %6ld %9.1f %9.1f %9.1f  %s\n", p->kernels[k]->name,
+			       pair_class_name(c), n, n ? s.min : NAN, n ? s.median : NAN,
+			       n ? s.max : NAN, note);
+		}
+	}
+	free(values);
+}
+
+static json_t *plan_description(const struct latency_plan *p)
+{
+	json_t *kernels = json_array(), *cpus = json_array();
+	for (int i = 0; i < p->nkernels; i++)
+		json_array_append_new(kernels, json_string(p->kernels[i]->name));
+	for (int i = 0; i < p->ncpus; i++)
+		json_array_append_new(cpus, json_integer(p->cpus[i]));
+	const char *home = p->home == HOME_FIRST ? "first" : p->home == HOME_SECOND ? "second" : "node";
+	const struct measure_options *m = &p->measure;
+	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:s}",
+			 "kernels", kernels, "cpus_topology_order", cpus, "home", home,
+			 "home_node", p->home == HOME_NODE ? p->home_node : -1,
+			 "seed", (json_int_t)p->seed, "agents", agent_kind_name(m->agents),
+			 "pause", m->pause,
+			 "fixed_samples", (json_int_t)m->fixed_samples,
+			 "precision", m->precision, "time_limit_s", m->time_limit_s,
+			 "sample_target_ns", m->sample_target_ns, "watchdog_s", m->watchdog_s,
+			 "statistic_plotted", p->stat, "max_pairs", (json_int_t)p->max_pairs,
+			 "values", "one-way latency = round trip / 2, in ns");
+}
+
+int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct latency_plan *p,
+			   char *err)
+{
+	json_t *e = json_object_get(json_object_get(meta, "experiments"), "latency");
+	json_t *kernels = json_object_get(e, "kernels"), *cpus = json_object_get(e, "cpus_topology_order");
+	const char *home = json_string_value(json_object_get(e, "home"));
+	const char *stat = json_string_value(json_object_get(e, "statistic_plotted"));
+	json_int_t seed = json_integer_value(json_object_get(e, "seed"));
+	if (!json_is_object(e) || !json_is_array(kernels) || !json_is_array(cpus) || !home || !stat ||
+	    !json_is_integer(json_object_get(e, "seed")) || json_array_size(cpus) < 2 ||
+	    json_array_size(kernels) == 0 || json_array_size(cpus) > (size_t)t->ncpus) {
+		set_error(err, "meta.json has no usable record of a latency run");
+		return -1;
+	}
+	const struct kernel **chosen = (const struct kernel **)p->kernels;
+	int *chosen_cpus = (int *)p->cpus;
+	size_t i;
+	json_t *v;
+	json_array_foreach(kernels, i, v) {
+		const struct kernel *k = json_is_string(v) ? kernel_find(json_string_value(v)) : NULL;
+		if (k == NULL || i >= (size_t)kernel_count) {
+			set_error(err, "meta.json names a kernel this cohmap does not have");
+			return -1;
+		}
+		chosen[i] = k;
+	}
+	p->nkernels = (int)json_array_size(kernels);
+	json_array_foreach(cpus, i, v) {
+		const struct cpu_place *place = json_is_integer(v) ? topology_find(t, (int)json_integer_value(v)) : NULL;
+		if (place == NULL || !place->online || !place->allowed) {
+			set_error(err, "meta.json names CPU %lld, which this process cannot use",
+				  json_is_integer(v) ? (long long)json_integer_value(v) : -1LL);
+			return -1;
+		}
+		chosen_cpus[i] = place->cpu;
+	}
+	p->ncpus = (int)json_array_size(cpus);
+	p->home = strcmp(home, "second") == 0 ? HOME_SECOND : strcmp(home, "node") == 0 ? HOME_NODE : HOME_FIRST;
+	p->home_node = (int)json_integer_value(json_object_get(e, "home_node"));
+	p->seed = (unsigned long)seed;
+	p->stat = strcmp(stat, "min") == 0 ? "min" : "median";
+	struct measure_options *m = &p->measure;
+	m->pause = json_is_true(json_object_get(e, "pause"));
+	m->fixed_samples = (long)json_integer_value(json_object_get(e, "fixed_samples"));
+	/* the same seed and limit choose the same sample of pairs again */
+	p->max_pairs = (long)json_integer_value(json_object_get(e, "max_pairs"));
+	m->precision = json_number_value(json_object_get(e, "precision"));
+	m->time_limit_s = json_number_value(json_object_get(e, "time_limit_s"));
+	m->sample_target_ns = json_number_value(json_object_get(e, "sample_target_ns"));
+	m->watchdog_s = json_number_value(json_object_get(e, "watchdog_s"));
+	m->line_size = (size_t)t->line_size;
+	const char *agents = json_string_value(json_object_get(e, "agents"));
+	m->agents = agents && agent_kind_from_name(agents) >= 0 ? (enum agent_kind)agent_kind_from_name(agents)
+								 : AGENTS_THREADS;
+	if (m->precision <= 0 || m->time_limit_s <= 0 || m->sample_target_ns <= 0 || m->watchdog_s <= 0 ||
+	    m->fixed_samples < 0) {
+		set_error(err, "meta.json records measurement options out of range");
+		return -1;
+	}
+	p->resume = true;
+	return 0;
+}
+
+static bool same_job(const struct job *j, const char *kernel, int a, int b)
+{
+	return j->cpu_a == a && j->cpu_b == b && strcmp(j->kernel->name, kernel) == 0;
+}
+
+/* For --resume: keeps the ok rows of latency.csv (rewritten atomically without
+ * the failed ones, which are measured again) and marks their jobs done, with
+ * their statistics, so the summary and plots cover the whole matrix. Returns
+ * the number of jobs already done, -1 with a message. */
+static long keep_finished_rows(const char *path, const struct latency_plan *p,
+			       const struct columns *columns, struct job *jobs, struct outcome *results,
+			       long njobs, char *err)
+{
+	struct csv old;
+	if (csv_read(path, &old, err) != 0)
+		return -1;
+	long kept = 0;
+	size_t cap = 4096, len = 0;
+	char *text = malloc(cap);
+	if (old.ncols != columns->n) {
+		set_error(err, "%s has other columns than this cohmap writes", path);
+		goto fail;
+	}
+	for (int c = 0; c < old.ncols; c++)
+		if (strcmp(old.header[c], columns->names[c]) != 0) {
+			set_error(err, "%s has other columns than this cohmap writes", path);
+			goto fail;
+		}
+	for (int row = -1; row < old.nrows && text; row++) {
+		char **cells = row < 0 ? old.header : old.cells[row];
+		if (row >= 0) {
+			const char *status = csv_cell(&old, row, "status");
+			double a, b;
+			if (!status || strcmp(status, "ok") != 0 || !csv_number(&old, row, "cpu_a", &a) ||
+			    !csv_number(&old, row, "cpu_b", &b))
+				continue;
+			long j = 0;
+			while (j < njobs && !same_job(&jobs[j], csv_cell(&old, row, "kernel"), (int)a, (int)b))
+				j++;
+			if (j == njobs || results[j].status == PAIR_OK)
+				continue; /* not in the plan, or a repeat */
+			double per_handoff[MAX_EVENTS];
+			csv_number(&old, row, "median_ns", &results[j].median_ns);
+			for (int e = 0; e < p->events.n; e++)
+				if (!csv_number(&old, row, p->events.columns[e], &per_handoff[e]))
+					per_handoff[e] = NAN;
+			results[j].fills_per_handoff = fills_of(p, per_handoff);
+			results[j].status = PAIR_OK;
+			kept++;
+		}
+		for (int c = 0; c < old.ncols; c++) {
+			size_t need = strlen(cells[c]) + 2;
+			if (len + need + 1 > cap) {
+				char *bigger = realloc(text, cap *= 2);
+				if (bigger == NULL)
+					break;
+				text = bigger;
+			}
+			len += (size_t)sprintf(text + len, "%s%s", cells[c], c + 1 < old.ncols ? "," : "\n");
+		}
+	}
+	if (text == NULL) {
+		set_error(err, "out of memory reading %s", path);
+		goto fail;
+	}
+	if (write_file_atomic(path, text, len, err) != 0)
+		goto fail;
+	free(text);
+	csv_free(&old);
+	return kept;
+fail:
+	free(text);
+	csv_free(&old);
+	return -1;
+}
+
+int latency_experiment(struct run *r, const struct latency_plan *p)
+{
+	char err[ERRLEN], path[PATH_MAX];
+	long all_pairs = (long)p->ncpus * (p->ncpus - 1), per_class[PAIR_CLASS_COUNT];
+	struct cpu_pair *pairs = calloc((size_t)all_pairs, sizeof *pairs);
+	long npairs = pairs ? pairs_choose(&r->topology, p->cpus, p->ncpus, p->max_pairs, p->seed, pairs,
+					   per_class)
+			    : -1;
+	long planned = (long)p->nkernels * (npairs > 0 ? npairs : 0), njobs = 0, done = 0, failed = 0;
+	struct job *jobs = calloc((size_t)(planned ? planned : 1), sizeof *jobs);
+	struct outcome *results = calloc((size_t)(planned ? planned : 1), sizeof *results);
+	struct csv_writer csv = { .fd = -1 };
+	struct reference ref = { .run_started = monotonic_ns() };
+	json_t *experiments = json_object_get(r->meta, "experiments");
+	json_t *experiment = p->resume ? json_object_get(experiments, "latency") : NULL;
+	int exit_code = EXIT_RUNTIME;
+	long already = 0;
+
+	/* A resumed run continues the record of the first: same plan, and the
+	 * reference pair's log goes on (drift across the pause shows). */
+	if (experiment == NULL) {
+		experiment = plan_description(p);
+		json_object_set_new(experiments, "latency", experiment);
+		json_object_set_new(experiment, "counters", counters_description(&p->events));
+		json_object_set_new(experiment, "events_option",
+				    p->events_option ? json_string(p->events_option) : json_null());
+	}
+	char event_reasons[MAX_EVENTS][160] = { { 0 } };
+	bool warned[MAX_EVENTS] = { false };
+	for (int e = 0; e < p->events.n; e++)
+		snprintf(event_reasons[e], 160, "%s", p->events.reason[e]);
+	ref.log = json_object_get(experiment, "reference_pair");
+	if (!json_is_array(ref.log)) {
+		ref.log = json_array();
+		json_object_set_new(experiment, "reference_pair", ref.log);
+	}
+	if (json_array_size(ref.log) > 0)
+		ref.first_ns = json_number_value(json_object_get(json_array_get(ref.log, 0), "median_ns"));
+	json_object_set_new(experiment, "status", json_string("running"));
+	if (npairs < 0 || jobs == NULL || results == NULL) {
+		fprintf(stderr, "cohmap: out of memory for %ld pairs\n", all_pairs * p->nkernels);
+		goto out;
+	}
+	if (npairs < all_pairs) {
+		char classes[ERRLEN] = "";
+		size_t used = 0;
+		json_t *sample = json_object();
+		for (int c = 0; c < PAIR_CLASS_COUNT; c++)
+			if (per_class[c]) {
+				used += (size_t)snprintf(classes + used, used < sizeof classes ? sizeof classes - used : 0,
+							 "%s%s %ld", used ? ", " : "", pair_class_name(c), per_class[c]);
+				if (used >= sizeof classes)
+					used = sizeof classes - 1;
+				json_object_set_new(sample, pair_class_name(c), json_integer(per_class[c]));
+			}
+		json_object_set_new(experiment, "pairs_sampled_per_class", sample);
+		run_warn(r, "latency: the time budget holds %ld of the %ld ordered pairs per kernel: measured a "
+			 "sample that covers every pair class (%s); the heatmaps leave the other cells empty. "
+			 "For the full matrix: cohmap latency with the same -c (it has no budget), or a larger --budget",
+			 npairs, all_pairs, classes);
+	}
+	/* njobs counts the jobs as they are built (all `planned` of them), so
+	 * every loop below reads only filled ones. */
+	for (int k = 0; k < p->nkernels; k++)
+		for (long i = 0; i < npairs; i++)
+			jobs[njobs++] = (struct job){ p->kernels[k], pairs[i].a, pairs[i].b };
+	shuffle_jobs(jobs, njobs, p->seed);
+	for (long j = 0; j < njobs; j++)
+		results[j].status = PAIR_PENDING;
+	if (numa_available() < 0)
+		run_warn(r, "libnuma reports no NUMA support: shared lines are not placed");
+	run_path(r, "latency.csv", path, sizeof path);
+	struct columns columns;
+	latency_columns(p, &columns);
+	if (p->resume && (already = keep_finished_rows(path, p, &columns, jobs, results, njobs, err)) < 0) {
+		fprintf(stderr, "cohmap: %s\n", err);
+		goto out;
+	}
+	if (csv_writer_open(&csv, path, columns.names, columns.n, p->resume, err) != 0 ||
+	    run_save_meta(r) != 0) {
+		fprintf(stderr, "cohmap: %s\n", err);
+		goto out;
+	}
+	done = already;
+
+	struct progress bar;
+	progress_start(&bar, r->progress, "latency", njobs);
+	measure_reference(r, p, &ref);
+	for (long j = 0; j < njobs && !cohmap_interrupted; j++) {
+		const struct job *job = &jobs[j];
+		if (results[j].status == PAIR_OK) /* kept from the run being resumed */
+			continue;
+		struct pair_measurement m;
+		measure_pair(job->kernel, job->cpu_a, job->cpu_b,
+			     home_of(p, &r->topology, job->cpu_a, job->cpu_b), &p->measure, &r->clock,
+			     &m, event_reasons);
+		report_unavailable_events(r, p, event_reasons, warned);
+		if (m.status == PAIR_INTERRUPTED)
+			break;
+		results[j] = (struct outcome){ .status = m.status, .median_ns = m.one_way_ns.median,
+					       .fills_per_handoff = fills_of(p, m.per_handoff) };
+		if (m.status == PAIR_FAILED) {
+			failed++;
+			run_warn(r, "%s %d->%d failed: %s", job->kernel->name, job->cpu_a, job->cpu_b,
+				 m.reason);
+		}
+		if (write_row(&csv, r, p, job, &m, err) != 0) {
+			fprintf(stderr, "cohmap: %s\n", err);
+			goto out;
+		}
+		progress_update(&bar, ++done);
+		if (++ref.pairs_since >= REFERENCE_INTERVAL_PAIRS ||
+		    (double)(monotonic_ns() - ref.last_ns) > REFERENCE_INTERVAL_S * 1e9)
+			measure_reference(r, p, &ref);
+	}
+	if (!cohmap_interrupted)
+		measure_reference(r, p, &ref);
+	progress_end(&bar);
+	if (csv_writer_close(&csv, err) != 0) {
+		fprintf(stderr, "cohmap: %s\n", err);
+		goto out;
+	}
+
+	json_object_set_new(experiment, "pairs_measured", json_integer(done));
+	json_object_set_new(experiment, "pairs_failed", json_integer(failed));
+	json_object_set_new(experiment, "pairs_planned", json_integer(njobs));
+	json_object_set_new(experiment, "drift_max", json_real(ref.worst_change));
+	if (cohmap_interrupted) {
+		json_object_set_new(experiment, "status", json_string("interrupted"));
+		fprintf(stderr, "cohmap: interrupted after %ld of %ld pairs, kept in %s; finish with: "
+			"cohmap latency --resume %s\n", done, njobs, r->dir, r->dir);
+		exit_code = EXIT_INTERRUPTED;
+		goto out;
+	}
+	json_object_set_new(experiment, "status", json_string("complete"));
+	if (!r->quiet) {
+		print_summary(r, p, jobs, results, njobs);
+		print_expected_vs_measured(p, jobs, results, njobs, event_reasons);
+	}
+	exit_code = failed == njobs ? EXIT_RUNTIME : EXIT_DONE;
+
+	char why[ERRLEN];
+	bool plotted = false;
+	if (!plot_gnuplot_available(why, sizeof why)) {
+		run_warn(r, "no heatmap drawn: %s; the CSV is complete, draw it later with: cohmap plot %s",
+			 why, r->dir);
+		exit_code = EXIT_PARTIAL;
+	} else if (plot_latency_heatmaps(r->dir, &r->topology, p->stat, err) < 0) {
+		run_warn(r, "no heatmap drawn: %s", err);
+		exit_code = EXIT_PARTIAL;
+	} else if ((plotted = true) && !r->quiet) {
+		for (int k = 0; k < p->nkernels; k++)
+			printf("%s %s/latency-%s.png\n", k == 0 ? "\nheatmaps:" : "         ",
+			       r->dir, p->kernels[k]->name);
+	}
+	describe(r, p, jobs, results, njobs, plotted);
+out:
+	if (csv.fd >= 0)
+		csv_writer_close(&csv, err);
+	free(pairs);
+	free(jobs);
+	free(results);
+	return exit_code;
+}
