@@ -96,7 +96,9 @@ $(BUILD)/%.o: %.c $(wildcard */*.h experiments/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -c $< -o $@
 
+# Made anew, so an object whose source was removed leaves with it.
 $(BUILD)/libcohmap.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN): $(BUILD)/cli/main.o $(BUILD)/libcohmap.a

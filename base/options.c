@@ -43,56 +43,10 @@ static const struct option_def option_table[] = {
 	  "sysv, posix or memfd; ipc takes a list (default: all)", AT(agents) },
 	{ "resume", 0, OPT_STRING, "DIR", NULL, 0, 0,
 	  "finish an interrupted run in DIR: measure only the missing pairs, with its original options", AT(resume) },
-	{ "threads", 0, OPT_LONG, "N", "2", 2, 1024,
-	  "threads per false-sharing run, one per CPU (a placement may hold fewer)", AT(threads) },
-	{ "kind", 0, OPT_STRING, "LIST", NULL, 0, 0,
-	  "false-sharing update kinds: store, fetch_add, writer_readers (default: all)", AT(fs_kinds) },
-	{ "distances", 0, OPT_STRING, "LIST", NULL, 0, 0,
-	  "bytes between neighbouring counters; 0 = one shared counter (default: 0, then 4 to 4 lines, doubling)", AT(distances) },
-	{ "placement", 0, OPT_STRING, "LIST", NULL, 0, 0,
-	  "where the threads run: smt, l3, spread-l3, cross-socket (default: every one this machine has)", AT(placements) },
-	{ "pairs", 0, OPT_STRING, "WHICH", "all", 0, 0,
-	  "CPU pairs of the slowdown heatmap: all, classes (one pair per pair class) or none", AT(pairs) },
-	{ "rounds", 0, OPT_LONG, "N", NULL, 1, 1000,
-	  "interleaved rounds per point: falseshare (false-shared/padded run pairs, slowdown = median of "
-	  "their ratios; default 5), ipc (every sharing kind, latency and bandwidth, once per round; default 8)", AT(rounds) },
-	{ "run-ms", 0, OPT_DOUBLE, "MS", "20", 1, 10000, "length of one timed run", AT(run_ms) },
-	{ "sizes", 0, OPT_STRING, "SIZES", NULL, 0, 0,
-	  "sizes in bytes: a list (64,4K,1M) or MIN-MAX, doubling (64-64M); K, M, G are KiB, MiB, GiB; "
-	  "ipc: one size, the stream copy's ring (default 1M)", AT(sizes) },
-	{ "channel", 0, OPT_STRING, "LIST", NULL, 0, 0,
-	  "channels: ring, pipe, vmsplice, socket, process_vm_readv, handover (default: all)", AT(channels) },
-	{ "mapping", 0, OPT_STRING, "LIST", NULL, 0, 0,
-	  "ways to get memory: malloc, mmap_private, mmap_shared, sysv, posix, memfd; fork: private_untouched, "
-	  "private_touched, private_thp, shared_anon, sysv_shm, tmpfs_shared, hugetlb_shared (default: all)", AT(mappings) },
-	{ "variant", 0, OPT_STRING, "LIST", NULL, 0, 0,
-	  "how the pages come: plain, populate (MAP_POPULATE), thp (MADV_HUGEPAGE), hugetlb (default: all)", AT(variants) },
-	{ "all-pairs", 0, OPT_FLAG, NULL, NULL, 0, 0,
-	  "states: every ordered pair of the CPUs, one heatmap per kernel (default: one pair per pair class)", AT(all_pairs) },
-	{ "invalidate", 0, OPT_STRING, "HOW", "auto", 0, 0,
-	  "states: how lines are made Invalid: auto (clflushopt, else clflush, by CPUID), clflushopt, clflush, "
-	  "or evict (stream a buffer twice the LLC)", AT(invalidate) },
-	{ "lines", 0, OPT_LONG, "N", NULL, 1, 65536,
-	  "states: lines per sample, the length of the timed chain (default: a quarter of the L1d's lines)", AT(lines) },
-	{ "max-size", 0, OPT_STRING, "SIZE", NULL, 0, 0,
-	  "fork: the largest of the default sizes, 1M then x4 up to it (default: 4G, less when MemAvailable is short)", AT(max_size) },
-	{ "repeat", 0, OPT_LONG, "N", "7", 1, 1000,
-	  "fork: forks and spawns timed per mapping kind and size; touch passes up to N, within 0.5 s", AT(repeat) },
-	{ "processes", 0, OPT_LONG, "N", NULL, 1, 4096,
-	  "fork: page-table census with 1, 2, 4 ... N processes (default: 64, fewer when memory is short)", AT(processes) },
-	{ "segment", 0, OPT_STRING, "SIZE", NULL, 0, 0,
-	  "fork: the shared segment each census process maps (default: 1G, less when memory is short)", AT(segment) },
-	{ "matrix-size", 0, OPT_STRING, "SIZE", NULL, 0, 0,
-	  "bandwidth: ring size of the CPU-pair matrix (default: a quarter of one L2)", AT(matrix_size) },
-	{ "chunk", 0, OPT_STRING, "SIZE", NULL, 0, 0,
-	  "bandwidth: bytes handed over at a time, a multiple of two cache lines (default: a power of two, at most a quarter of L1d)", AT(chunk) },
-	{ "producer", 0, OPT_STRING, "KERNEL", "write", 0, 0,
-	  "bandwidth: how the producer fills a chunk: write, or write_nt (non-temporal stores)", AT(producer) },
-	{ "consumer", 0, OPT_STRING, "LIST", NULL, 0, 0,
-	  "bandwidth: what the consumer does with a chunk: read, copy, memcpy, copy_nt (default: copy,read)", AT(consumers) },
 	{ "budget", 0, OPT_DOUBLE, "S", "120", 1, 86400, "time budget of the whole suite in seconds", AT(budget_s) },
 	{ "quiet", 'q', OPT_FLAG, NULL, NULL, 0, 0, "no progress bar and no summary table", AT(quiet) },
 	{ "help", 'h', OPT_FLAG, NULL, NULL, 0, 0, "show this help", AT(help) },
+
 };
 
 const struct option_def *option_find(const char *name)
@@ -103,11 +57,34 @@ const struct option_def *option_find(const char *name)
 	return NULL;
 }
 
-/* Stores text as the option's value; prints the one-line error itself. */
-static int set_value(const char *cmd, const struct option_def *d, const char *text,
-		     struct options *o)
+const struct option_def *option_set_find(const struct option_set *set, const char *name)
 {
-	void *field = (char *)o + d->offset;
+	if (set->names) {
+		for (const char *const *n = set->names; *n; n++)
+			if (strcmp(*n, name) == 0)
+				return option_find(name);
+		return NULL;
+	}
+	for (int i = 0; i < set->count; i++)
+		if (strcmp(set->rows[i].name, name) == 0)
+			return &set->rows[i];
+	return NULL;
+}
+
+double option_number(const struct option_def *d, const void *values)
+{
+	const char *field = (const char *)values + d->offset;
+	if (d->type == OPT_LONG)
+		return (double)*(const long *)(const void *)field;
+	if (d->type == OPT_DOUBLE)
+		return *(const double *)(const void *)field;
+	return NAN;
+}
+
+/* Stores text as the option's value; prints the one-line error itself. */
+static int set_value(const char *cmd, const struct option_def *d, const char *text, void *values)
+{
+	void *field = (char *)values + d->offset;
 	char *end;
 	errno = 0;
 	switch (d->type) {
@@ -145,36 +122,59 @@ static int set_value(const char *cmd, const struct option_def *d, const char *te
 	return -1;
 }
 
-int options_parse(const struct command *cmd, int argc, char **argv, struct options *o,
+void options_defaults(const struct option_def *rows, int count, void *values)
+{
+	for (int i = 0; i < count; i++)
+		if (rows[i].default_value && set_value("(defaults)", &rows[i], rows[i].default_value, values) != 0)
+			abort(); /* a default outside its own range is a bug */
+}
+
+/* Every option a command accepts, in --help order. */
+#define MAX_COMMAND_OPTIONS 40
+
+int options_parse(const char *cmd, const struct option_set *sets, int nsets, int argc, char **argv,
 		  int *first_arg)
 {
-	struct option longopts[32];
-	const struct option_def *defs[32];
+	struct option longopts[MAX_COMMAND_OPTIONS + 1];
+	const struct option_def *defs[MAX_COMMAND_OPTIONS];
+	void *dest[MAX_COMMAND_OPTIONS];
 	/* The leading ':' makes getopt report a missing value apart from an
 	 * unknown option. Options may follow positional arguments (GNU order). */
-	char shortopts[80] = ":";
+	char shortopts[2 * MAX_COMMAND_OPTIONS + 2] = ":";
 	size_t n = 0, s = 1;
 
-	/* Every option gets its default, accepted by this command or not, so
-	 * code shared between commands never sees an unset value. */
-	*o = (struct options){ .samples = 0, .seed = -1 };
-	for (size_t i = 0; i < sizeof option_table / sizeof option_table[0]; i++)
-		if (option_table[i].default_value &&
-		    set_value(cmd->name, &option_table[i], option_table[i].default_value, o) != 0)
-			abort(); /* a default outside its own range is a bug */
-	for (const char *const *name = cmd->options; *name; name++) {
-		const struct option_def *d = option_find(*name);
-		if (d == NULL || n + 1 >= sizeof longopts / sizeof longopts[0])
-			abort(); /* a command table naming an unknown option is a bug */
-		defs[n] = d;
-		longopts[n] = (struct option){ d->name, d->type == OPT_FLAG ? no_argument : required_argument,
-					       NULL, 1000 + (int)n };
-		if (d->short_name) {
-			shortopts[s++] = d->short_name;
-			if (d->type != OPT_FLAG)
-				shortopts[s++] = ':';
+	for (int k = 0; k < nsets; k++) {
+		const struct option_set *set = &sets[k];
+		if (set->names) {
+			/* Every shared option gets its default, accepted by this
+			 * command or not, so code shared between commands never
+			 * sees an unset value. */
+			*(struct options *)set->values = (struct options){ .samples = 0, .seed = -1 };
+			options_defaults(option_table, (int)(sizeof option_table / sizeof option_table[0]),
+					 set->values);
+		} else {
+			options_defaults(set->rows, set->count, set->values);
 		}
-		n++;
+		int count = set->names ? 0 : set->count;
+		if (set->names)
+			while (set->names[count])
+				count++;
+		for (int i = 0; i < count; i++) {
+			const struct option_def *d = set->names ? option_find(set->names[i]) : &set->rows[i];
+			if (d == NULL || n >= MAX_COMMAND_OPTIONS)
+				abort(); /* a command naming an unknown option is a bug */
+			defs[n] = d;
+			dest[n] = set->values;
+			longopts[n] = (struct option){ d->name,
+						       d->type == OPT_FLAG ? no_argument : required_argument,
+						       NULL, 1000 + (int)n };
+			if (d->short_name) {
+				shortopts[s++] = d->short_name;
+				if (d->type != OPT_FLAG)
+					shortopts[s++] = ':';
+			}
+			n++;
+		}
 	}
 	longopts[n] = (struct option){ 0 };
 	shortopts[s] = '\0';
@@ -187,45 +187,56 @@ int options_parse(const struct command *cmd, int argc, char **argv, struct optio
 	optind = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		const struct option_def *d = NULL;
+		int found = -1;
 		if (c >= 1000)
-			d = defs[c - 1000];
+			found = c - 1000;
 		else
 			for (size_t i = 0; i < n; i++)
 				if (defs[i]->short_name == c)
-					d = defs[i];
-		if (d == NULL) {
+					found = (int)i;
+		if (found < 0) {
 			const char *bad = argv[optind - 1];
 			if (c == ':')
 				fprintf(stderr, "cohmap %s: option '%s' needs a value (see cohmap %s --help)\n",
-					cmd->name, bad, cmd->name);
+					cmd, bad, cmd);
 			else
 				fprintf(stderr, "cohmap %s: unknown option '%s' (see cohmap %s --help)\n",
-					cmd->name, bad, cmd->name);
+					cmd, bad, cmd);
 			return -1;
 		}
-		if (set_value(cmd->name, d, optarg ? optarg : "", o) != 0)
+		if (set_value(cmd, defs[found], optarg ? optarg : "", dest[found]) != 0)
 			return -1;
 	}
 	*first_arg = optind;
 	return 0;
 }
 
-void options_usage(const struct command *cmd, FILE *out)
+static void usage_row(const struct option_def *d, FILE *out)
 {
-	fprintf(out, "usage: cohmap %s [options]%s%s\n\n%s\n\noptions:\n", cmd->name,
-		cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary);
-	for (const char *const *name = cmd->options; *name; name++) {
-		const struct option_def *d = option_find(*name);
-		char shortname[8] = "    ", left[48];
-		if (d->short_name)
-			snprintf(shortname, sizeof shortname, "-%c, ", d->short_name);
-		snprintf(left, sizeof left, "%s--%s%s%s", shortname, d->name,
-			 d->metavar ? " " : "", d->metavar ? d->metavar : "");
-		fprintf(out, "  %-24s %s", left, d->help);
-		if (d->default_value)
-			fprintf(out, " (default: %s)", d->default_value);
-		fputc('\n', out);
+	char shortname[8] = "    ", left[48];
+	if (d->short_name)
+		snprintf(shortname, sizeof shortname, "-%c, ", d->short_name);
+	snprintf(left, sizeof left, "%s--%s%s%s", shortname, d->name, d->metavar ? " " : "",
+		 d->metavar ? d->metavar : "");
+	fprintf(out, "  %-24s %s", left, d->help);
+	if (d->default_value)
+		fprintf(out, " (default: %s)", d->default_value);
+	fputc('\n', out);
+}
+
+void options_usage(const char *cmd, const char *args, const char *summary,
+		   const struct option_set *sets, int nsets, const char *examples, FILE *out)
+{
+	fprintf(out, "usage: cohmap %s [options]%s%s\n\n%s\n\noptions:\n", cmd, args ? " " : "",
+		args ? args : "", summary);
+	/* An experiment's own options first, then the shared ones. */
+	for (int k = nsets - 1; k >= 0; k--) {
+		if (sets[k].names)
+			for (const char *const *name = sets[k].names; *name; name++)
+				usage_row(option_find(*name), out);
+		else
+			for (int i = 0; i < sets[k].count; i++)
+				usage_row(&sets[k].rows[i], out);
 	}
-	fprintf(out, "\nexamples:\n%s", cmd->examples);
+	fprintf(out, "\nexamples:\n%s", examples);
 }

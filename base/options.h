@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The options that mean the same in every command that takes them. An
+ * experiment's own options (sizes, mapping kinds, ...) are rows of its
+ * descriptor, stored in its own settings struct (experiments/experiment.h). */
 struct options {
 	const char *cpus;
 	const char *kernels;
@@ -27,35 +30,10 @@ struct options {
 	const char *events;
 	const char *agents;
 	double budget_s;
-	/* falseshare */
-	long threads;
-	const char *fs_kinds;
-	const char *distances;
-	const char *placements;
-	const char *pairs;
-	long rounds;
-	double run_ms;
-	/* channels, attach */
-	const char *sizes;
-	const char *channels;
-	const char *mappings;
-	const char *variants;
-	/* states */
-	bool all_pairs;
-	const char *invalidate;
-	long lines;
-	/* fork */
-	const char *max_size;
-	long repeat;
-	long processes;
-	const char *segment;
-	/* bandwidth */
-	const char *matrix_size;
-	const char *chunk;
-	const char *producer;
-	const char *consumers;
 	bool quiet;
 	bool help;
+	/* the command's experiment's own settings (NULL for other commands) */
+	void *settings;
 	/* the whole command line, for meta.json */
 	int command_argc;
 	char **command_argv;
@@ -74,21 +52,31 @@ struct option_def {
 	size_t offset;              /* into struct options */
 };
 
-struct command {
-	const char *name;
-	const char *args;           /* positional arguments, for usage */
-	const char *summary;
-	const char *const *options; /* names of accepted options, NULL-terminated */
-	const char *examples;
-	int (*run)(const struct command *cmd, struct options *o, int argc, char **argv);
+/* Rows and where their values go: the shared rows that a command names
+ * (names != NULL; values is a struct options), or all of an experiment's own
+ * rows (names == NULL; values is its settings struct). */
+struct option_set {
+	const struct option_def *rows;
+	int count;
+	const char *const *names; /* NULL-terminated */
+	void *values;
 };
 
-/* Fills o from defaults and argv (argv[0] is the command name). On success,
- * *first_arg is the index of the first positional argument. On a usage error
- * prints one line on stderr and returns -1. */
-int options_parse(const struct command *cmd, int argc, char **argv, struct options *o,
+/* Fills every set's values with the defaults, then from argv (argv[0] is the
+ * command name). On success, *first_arg is the index of the first positional
+ * argument. On a usage error prints one line on stderr and returns -1. */
+int options_parse(const char *cmd, const struct option_set *sets, int nsets, int argc, char **argv,
 		  int *first_arg);
-void options_usage(const struct command *cmd, FILE *out);
+/* The defaults of rows into values. */
+void options_defaults(const struct option_def *rows, int count, void *values);
+/* usage, summary, the rows of every set, then the examples */
+void options_usage(const char *cmd, const char *args, const char *summary,
+		   const struct option_set *sets, int nsets, const char *examples, FILE *out);
+/* A shared row by name, or NULL. */
 const struct option_def *option_find(const char *name);
+/* The row of a set by option name, or NULL. */
+const struct option_def *option_set_find(const struct option_set *set, const char *name);
+/* A row's value in values, as a number (for range checks). */
+double option_number(const struct option_def *d, const void *values);
 
 #endif

@@ -1,4 +1,5 @@
-/* `cohmap plot DIR`: redraw a results directory without measuring. */
+/* `cohmap plot DIR`: redraw a results directory without measuring: every
+ * experiment of the registry whose first CSV file is there draws itself. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,86 +10,7 @@
 #include "cli/commands.h"
 #include "base/common.h"
 #include "harness/meta_check.h"
-#include "experiments/bandwidth/bandwidth_plot.h"
-#include "experiments/channels/channels_plot.h"
-#include "experiments/falseshare/falseshare_plot.h"
-#include "experiments/fork/fork_plot.h"
-#include "experiments/ipc/ipc_plot.h"
 #include "plots/plot.h"
-#include "experiments/states/states_plot.h"
-
-/* One entry per experiment: the CSV that says it ran, and how to draw it.
- * A new experiment adds one function and one line here. Each returns the
- * number of images drawn, or -1 with a message. */
-struct figures {
-	const char *csv;
-	int (*draw)(const char *dir, const struct topology *t, const char *stat, char *err);
-};
-
-static int draw_latency(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	return plot_latency_heatmaps(dir, t, stat, err);
-}
-
-static int draw_states(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	struct states_plot_files files;
-	int n = plot_states(dir, t, stat, &files, err);
-	if (n >= 0)
-		states_plot_files_free(&files);
-	return n;
-}
-
-static int draw_ipc(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	(void)t, (void)stat;
-	const char *images[IPC_CHART_COUNT + 1];
-	return plot_ipc_charts(dir, images, err) == IPC_CHART_COUNT ? IPC_CHART_COUNT : -1;
-}
-
-static int draw_falseshare(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	(void)stat;
-	struct fs_plots images;
-	return plot_falseshare(dir, t, true, &images, err);
-}
-
-static int draw_bandwidth(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	char images[32][BANDWIDTH_PLOT_NAME];
-	return plot_bandwidth(dir, t, stat, images, 32, err);
-}
-
-static int draw_channels(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	(void)t;
-	const char *images[4];
-	return plot_channels_figures(dir, NULL, stat, images, err);
-}
-
-static int draw_attach(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	(void)t;
-	const char *images[4];
-	return plot_attach_figures(dir, NULL, stat, images, err);
-}
-
-static int draw_fork(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	(void)t, (void)stat;
-	return plot_fork_figures(dir, NULL, err);
-}
-
-static const struct figures figures[] = {
-	{ "latency.csv", draw_latency },
-	{ "states.csv", draw_states },
-	{ "ipc-summary.csv", draw_ipc },
-	{ "falseshare.csv", draw_falseshare },
-	{ "bandwidth.csv", draw_bandwidth },
-	{ "channels.csv", draw_channels },
-	{ "attach.csv", draw_attach },
-	{ "fork.csv", draw_fork },
-};
 
 static int redraw(const struct command *cmd, struct options *o, int argc, char **argv)
 {
@@ -140,12 +62,13 @@ static int redraw(const struct command *cmd, struct options *o, int argc, char *
 			cmd->name, dir);
 	/* Every experiment whose CSV is there; one that cannot be drawn is
 	 * reported and the others are still drawn. */
-	for (size_t i = 0; i < ARRAY_SIZE(figures); i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, figures[i].csv);
+	for (int i = 0; i < experiment_count; i++) {
+		const struct experiment *e = experiment_registry[i];
+		snprintf(path, sizeof path, "%s/%s", dir, e->csv[0]);
 		if (access(path, F_OK) != 0)
 			continue;
 		found++;
-		int n = figures[i].draw(dir, &t, o->stat, err);
+		int n = e->draw(dir, &t, o->stat, err);
 		if (n < 0) {
 			fprintf(stderr, "cohmap %s: %s\n", cmd->name, err);
 			rc = EXIT_USAGE;

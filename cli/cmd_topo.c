@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli/commands.h"
+#include "harness/selection.h"
 #include "base/common.h"
 
 static int show_topology(const struct command *cmd, struct options *o, int argc, char **argv)
@@ -15,7 +16,7 @@ static int show_topology(const struct command *cmd, struct options *o, int argc,
 		fprintf(stderr, "cohmap %s: unexpected argument '%s'\n", cmd->name, argv[0]);
 		return EXIT_USAGE;
 	}
-	if ((rc = command_topology(cmd->name, o, &t)) != EXIT_DONE)
+	if ((rc = load_topology(cmd->name, o, &t)) != EXIT_DONE)
 		return rc;
 	rc = EXIT_USAGE;
 	cpus = calloc((size_t)t.ncpus, sizeof *cpus);
@@ -34,7 +35,7 @@ static int show_topology(const struct command *cmd, struct options *o, int argc,
 			goto out;
 		}
 		topology_sort(&t, cpus, n);
-	} else if ((n = command_cpus(cmd->name, o, &t, cpus, t.ncpus, 1)) < 0) {
+	} else if ((n = choose_cpus(cmd->name, o, &t, cpus, t.ncpus, 1)) < 0) {
 		goto out;
 	}
 	/* Saved before the table is printed, so that a place it cannot be

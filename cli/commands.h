@@ -1,55 +1,69 @@
-/* The subcommands. Each lives in harness/cmd_<name>.c as one const struct
- * command; the table in main.c lists them in the order --help shows. */
+/* The subcommands: `run`, one per experiment (generated from
+ * COHMAP_EXPERIMENTS in experiments/experiment.h), then the tools that read
+ * results or the machine. A tool lives in cli/cmd_<name>.c as one const
+ * struct command. */
 #ifndef COHMAP_COMMANDS_H
 #define COHMAP_COMMANDS_H
 
-#include "base/options.h"
-#include "topology/topology.h"
+#include <stdio.h>
 
-#define COHMAP_COMMANDS(X) \
-	X(run)             \
-	X(latency)         \
-	X(states)          \
-	X(ipc)             \
-	X(falseshare)      \
-	X(bandwidth)       \
-	X(channels)        \
-	X(attach)          \
-	X(fork)            \
-	X(topo)            \
-	X(plot)            \
-	X(report)          \
-	X(compare)         \
+#include "base/options.h"
+#include "experiments/experiment.h"
+
+struct command {
+	const char *name;
+	const char *args;                /* positional arguments, for usage */
+	const char *summary;
+	const char *const *options;      /* shared options it accepts, NULL-terminated */
+	const char *examples;
+	int (*run)(const struct command *cmd, struct options *o, int argc, char **argv);
+	/* A measuring command: summary, examples and its own options come from
+	 * the experiment's descriptor. */
+	const struct experiment *experiment;
+};
+
+/* The tools, in --help order after the experiments. */
+#define COHMAP_TOOLS(X) \
+	X(topo)         \
+	X(plot)         \
+	X(report)       \
+	X(compare)      \
 	X(list)
 
 #define DECLARE_COMMAND(name) extern const struct command command_##name;
-COHMAP_COMMANDS(DECLARE_COMMAND)
+DECLARE_COMMAND(run)
+COHMAP_TOOLS(DECLARE_COMMAND)
 #undef DECLARE_COMMAND
 
-/* Shared steps of the commands, each printing its own one-line error. */
-/* From --topology FILE, else from likwid. Returns an exit code. */
-int command_topology(const char *cmd, const struct options *o, struct topology *t);
-/* CPUs to measure from -c (likwid syntax) or all usable ones, in topology
- * order; with --topology, only those of the file that are usable here.
- * Returns the count, or -1 after printing the error. */
-int command_cpus(const char *cmd, const struct options *o, const struct topology *t, int *cpus,
-		 int max, int at_least);
+/* Every command, in --help order: run, the experiments, the tools. */
+extern const struct command *const command_table[];
+extern const int command_count;
+const struct command *command_find(const char *name);
 
-/* A comma-separated list of names from one registry (-k, --channel, --mapping,
- * --kind): entry i of the registry is named name(i). */
-struct name_choice {
-	const char *what;        /* "kernel": "unknown kernel 'x'", "kernel 'x' is named twice" */
-	const char *option;      /* "--kernel" ... */
-	const char *none;        /* ... "names no kernel" */
-	const char *known_label; /* "channels": "(channels: ring pipe ...)"; NULL: "(see cohmap list)" */
-	int count;
-	const char *(*name)(int i);
-};
+/* The experiments, in registry order. */
+extern const struct experiment *const experiment_registry[];
+extern const int experiment_count;
 
-/* Registry indices of the names in list, in its order, into chosen (at most
- * max). An unknown name, a name given twice or an empty list is one line on
- * stderr. Returns how many, or -1. */
-int command_choose(const char *cmd, const struct name_choice *c, const char *list, int *chosen,
-		   int max);
+const char *command_summary(const struct command *c);
+const char *command_examples(const struct command *c);
+/* The option sets of c: sets[0] the shared rows into o, sets[1] the
+ * experiment's own rows into settings. Returns how many. */
+int command_option_sets(const struct command *c, struct options *o, void *settings,
+			struct option_set sets[2]);
+/* Parses argv (argv[0] = the command's name) into o and, for an
+ * experiment, a settings struct it allocates into o->settings (free it with
+ * free()). Returns 0, or -1 after one line on stderr. */
+int command_parse(const struct command *c, int argc, char **argv, struct options *o, int *first_arg);
+void command_usage(const struct command *c, FILE *out);
+/* "run, latency, ..., list": the names, for error messages. */
+const char *command_names(void);
+
+/* The body of every measuring command: topology, prepare all, clock, results
+ * directory, measure each (a skipped one is recorded with its reason), final
+ * status, report. settings[i] are list[i]'s own settings. budget_s > 0 is
+ * shared among the experiments. Returns the worst exit code (interrupted >
+ * failure > partial > done; skipped only if all skipped). */
+int run_experiments(const char *cmd, struct options *o, const struct experiment *const *list,
+		    void *const *settings, int n, double budget_s);
 
 #endif

@@ -6,18 +6,14 @@
 #include "cli/commands.h"
 #include "base/common.h"
 
-#define COMMAND_ENTRY(name) &command_##name,
-static const struct command *const commands[] = { COHMAP_COMMANDS(COMMAND_ENTRY) };
-#undef COMMAND_ENTRY
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: cohmap <command> [options]\n\n"
 		     "Measures what cache coherence costs between the cores of this machine and\n"
 		     "draws it: core-to-core latency heatmaps in topology order (from likwid).\n\n"
 		     "commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	for (int i = 0; i < command_count; i++)
+		fprintf(out, "  %-10s %s\n", command_table[i]->name, command_summary(command_table[i]));
 	fprintf(out, "\n'cohmap <command> --help' shows a command's options.\n"
 		     "exit codes: 0 done, 1 runtime failure, 2 usage error, 3 skipped (feature\n"
 		     "unavailable), 4 partial (results written, plots not), 130 interrupted.\n\n"
@@ -31,7 +27,8 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "cohmap: no command given (commands: run, latency, states, falseshare, bandwidth, channels, attach, fork, topo, plot, report, compare, list; see cohmap --help)\n");
+		fprintf(stderr, "cohmap: no command given (commands: %s; see cohmap --help)\n",
+			command_names());
 		return EXIT_USAGE;
 	}
 	const char *name = argv[1];
@@ -42,32 +39,33 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_DONE;
 		}
-		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-			if (strcmp(commands[i]->name, name) == 0) {
-				options_usage(commands[i], stdout);
-				return EXIT_DONE;
-			}
+		const struct command *c = command_find(name);
+		if (c) {
+			command_usage(c, stdout);
+			return EXIT_DONE;
+		}
 	}
 	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
 		printf("cohmap %s\n", COHMAP_VERSION);
 		return EXIT_DONE;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (strcmp(commands[i]->name, name) != 0)
-			continue;
-		struct options o;
-		int first_arg;
-		if (options_parse(commands[i], argc - 1, argv + 1, &o, &first_arg) != 0)
-			return EXIT_USAGE;
-		o.command_argc = argc;
-		o.command_argv = argv;
-		if (o.help) {
-			options_usage(commands[i], stdout);
-			return EXIT_DONE;
-		}
-		return commands[i]->run(commands[i], &o, argc - 1 - first_arg, argv + 1 + first_arg);
+	const struct command *c = command_find(name);
+	if (c == NULL) {
+		fprintf(stderr, "cohmap: unknown command '%s' (commands: %s; see cohmap --help)\n", name,
+			command_names());
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "cohmap: unknown command '%s' (commands: run, latency, states, falseshare, bandwidth, channels, attach, fork, topo, plot, report, compare, list; see cohmap --help)\n",
-		name);
-	return EXIT_USAGE;
+	struct options o;
+	int first_arg;
+	if (command_parse(c, argc - 1, argv + 1, &o, &first_arg) != 0)
+		return EXIT_USAGE;
+	o.command_argc = argc;
+	o.command_argv = argv;
+	int rc = EXIT_DONE;
+	if (o.help)
+		command_usage(c, stdout);
+	else
+		rc = c->run(c, &o, argc - 1 - first_arg, argv + 1 + first_arg);
+	free(o.settings);
+	return rc;
 }

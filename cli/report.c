@@ -16,110 +16,20 @@
 #include "base/common.h"
 #include "cli/compare.h"
 #include "base/csv.h"
-#include "experiments/experiment.h"
+#include "cli/commands.h"
 #include "cli/html.h"
 #include "experiments/latency/latency_table.h"
 #include "harness/meta_check.h"
 #include "harness/results.h"
 
-/* What each experiment shows and how to read its pictures, for a reader who
- * knows what a cache line is but not this tool. The notes with measured
- * numbers are docs/<name>.md; the teaching guide is docs/guide.md. */
-static const struct prose {
-	const char *name;
-	const char *title;
-	const char *shows;
-	const char *read;
-} prose[] = {
-	{ "latency", "Core-to-core latency",
-	  "Two agents pinned to two CPUs hand one cache line back and forth. Each cell is the "
-	  "one-way time for the line to travel from the initiator (row) to the responder (column): "
-	  "the median over many timed batches of round trips, halved. The kernels take the line in "
-	  "different ways: plain loads and stores (load_store) or atomic read-modify-writes "
-	  "(cas_bounce, faa_bounce, xchg_bounce).",
-	  "CPUs are in topology order, so every socket, die and L3 group is a block along the "
-	  "diagonal; thick lines separate sockets, dashed lines L3 groups. Cells inside a block "
-	  "should be cheap and alike, cells between blocks show what crossing that boundary costs. "
-	  "A row or column that stands out points at one CPU (or a vCPU the hypervisor moved). "
-	  "Grey cells have no value: the diagonal and failed pairs." },
-	{ "states", "Cost by line state (MESI)",
-	  "A requester CPU loads, stores, compare-and-swaps or fetch-and-adds lines that an owner "
-	  "CPU holds Modified, Exclusive or Shared, lines no cache holds (Invalid), and its own "
-	  "lines, in nanoseconds per access.",
-	  "Compare one access across states: the requester's own lines are the floor; a load from "
-	  "a Modified line must fetch the dirty data from the owner's cache; a store to a Shared "
-	  "line must first invalidate every other copy; an Invalid line comes from memory or the "
-	  "last-level cache. The gaps between the bars are the protocol's work." },
-	{ "falseshare", "False sharing",
-	  "Threads on different CPUs each update only their own counter; what changes is how far "
-	  "apart neighbouring counters lie. Closer than a cache line they share one line, and every "
-	  "update steals it from the other cores; padded apart, the threads run independently. "
-	  "Slowdown = time with the counters at that distance / time with them padded apart, the "
-	  "median over interleaved rounds.",
-	  "On the distance plot the slowdown should drop to about 1 once the distance reaches the "
-	  "line size (or twice it, when the adjacent-line prefetcher pairs lines). On the pair "
-	  "heatmap each cell is the slowdown of two threads on that pair of CPUs: expect the block "
-	  "pattern of the latency heatmap." },
-	{ "bandwidth", "Producer-to-consumer bandwidth",
-	  "A producer CPU writes a buffer and a consumer CPU reads or copies it, for buffer sizes "
-	  "from inside the L1 cache to beyond the last-level cache. GB/s counts the bytes the loops "
-	  "load and store.",
-	  "Steps in the curves sit at cache sizes: while the buffer fits in a cache both CPUs reach, "
-	  "the consumer takes the lines from the producer's cache; past the last-level cache they "
-	  "go through memory. Compare pair classes at the same size to see what sharing a cache "
-	  "is worth." },
-	{ "fork", "fork() against the mappings",
-	  "What fork() costs against the size and kind of the parent's mappings (private or "
-	  "shared, base or huge pages), what the child pays afterwards when it first reads and "
-	  "writes them, fork+exec against vfork and posix_spawn, and how much page-table memory "
-	  "processes spend mapping one shared segment.",
-	  "Axes are logarithmic: a line of slope 1 means a cost proportional to the size. fork() "
-	  "copies page tables, so its time grows with what is mapped; huge pages need fewer "
-	  "tables. After fork, every write to a private page takes a copy-on-write fault." },
-	{ "channels", "Copying against sharing",
-	  "Messages of growing size go from one process to another through pipes, sockets, "
-	  "process_vm_readv and shared-memory rings, on a CPU pair of each class and on one CPU "
-	  "shared by both: one-way latency by ping-pong, bandwidth by streaming. Handing over a "
-	  "pointer to shared memory is the floor the copying channels are measured against.",
-	  "For small messages the system calls and wake-ups dominate (the flat start of the "
-	  "latency curves); for large ones the copies do (the curves rise with size and the "
-	  "bandwidth levels off at the copy rate). The gap between a channel and the "
-	  "shared-memory floor is what copying costs." },
-	{ "attach", "What getting memory costs",
-	  "Every way of getting memory (malloc, mmap, SysV shm, POSIX shm, memfd) with base pages, "
-	  "MAP_POPULATE, transparent or hugetlb huge pages, from 4 KiB upwards: the time to create "
-	  "or attach it, to touch every page the first time and to release it, with the page "
-	  "faults taken and the page-table memory grown. Each sample runs in a fresh process.",
-	  "Axes are logarithmic. Creating a mapping is one system call whatever its size; the "
-	  "first touch pays a page fault per page, so it grows with the size and shrinks with "
-	  "huge pages by the ratio of the page sizes. MAP_POPULATE moves that cost from the touch "
-	  "into the creation." },
-	{ "ipc", "Threads against processes",
-	  "The same cache-line handoff (latency) and the same stream copy (a producer writes a "
-	  "ring, the consumer copies it out: bandwidth) on the same CPU pairs, with the two agents "
-	  "as threads of one process and as processes sharing memory through fork + MAP_SHARED, "
-	  "SysV shm, POSIX shm and a memfd, all interleaved round by round in a shuffled order so "
-	  "that a change of the machine touches every kind alike. The result is each kind's "
-	  "difference to threads in the same round, one chart per measure.",
-	  "A difference whose spread over the rounds straddles zero, or a sign test that finds "
-	  "none, means none could be measured: the coherence protocol moves cache lines and does "
-	  "not know which process owns them. A real difference points at placement (NUMA node, "
-	  "page size), not at threads or processes." },
-};
-
-static const struct prose *prose_of(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(prose); i++)
-		if (strcmp(prose[i].name, name) == 0)
-			return &prose[i];
-	return NULL;
-}
-
-static const char *registry_summary(const char *name)
+/* The experiment of that name in the registry: its title, what it shows and
+ * how to read it. NULL for one this version does not know (a results
+ * directory from another version still gets a section). */
+static const struct experiment *experiment_of(const char *name)
 {
 	for (int i = 0; i < experiment_count; i++)
 		if (strcmp(experiment_registry[i]->name, name) == 0)
-			return experiment_registry[i]->summary;
+			return experiment_registry[i];
 	return NULL;
 }
 
@@ -525,12 +435,12 @@ static void figure(FILE *f, const char *dir, const char *title, const char *png)
 
 static void experiment(FILE *f, const char *dir, const char *name, const json_t *e)
 {
-	const struct prose *p = prose_of(name);
-	const char *summary = registry_summary(name);
+	const struct experiment *p = experiment_of(name);
+	const char *summary = p ? p->summary : NULL;
 	const char *status = str(e, "status");
 	const char *headline = str(e, "headline");
 	char title[160];
-	snprintf(title, sizeof title, "%s", p ? p->title : name);
+	snprintf(title, sizeof title, "%s", p && p->title ? p->title : name);
 
 	fputs("<section id=\"exp-", f);
 	html_text(f, name);
@@ -548,7 +458,7 @@ static void experiment(FILE *f, const char *dir, const char *name, const json_t 
 		html_text(f, headline);
 		fputs("</p>\n", f);
 	}
-	if (p) {
+	if (p && p->shows) {
 		fputs("<p class=\"how\"><b>What it shows.</b> ", f);
 		html_text(f, p->shows);
 		fputs("</p>\n<p class=\"how\"><b>How to read it.</b> ", f);
@@ -647,11 +557,11 @@ int report_write(const char *dir, const json_t *meta, char *err)
 	const char *name;
 	const json_t *e;
 	json_object_foreach((json_t *)experiments, name, e) {
-		const struct prose *p = prose_of(name);
+		const struct experiment *p = experiment_of(name);
 		fputs("<li><a href=\"#exp-", f);
 		html_text(f, name);
 		fputs("\">", f);
-		html_text(f, p ? p->title : name);
+		html_text(f, p && p->title ? p->title : name);
 		fputs("</a> ", f);
 		badge(f, str(e, "status"));
 		fputs("</li>\n", f);

@@ -1,36 +1,16 @@
-#include "experiments/experiment.h"
-
+/* `cohmap run` and the body of every measuring command: one results
+ * directory, each experiment prepared before anything is written, then
+ * measured in its share of the time budget, then the report. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "harness/agents.h"
 #include "cli/commands.h"
+#include "harness/selection.h"
 #include "base/common.h"
 #include "cli/report.h"
-
-#define EXPERIMENT_ENTRY(name) &experiment_##name,
-const struct experiment *const experiment_registry[] = { COHMAP_EXPERIMENTS(EXPERIMENT_ENTRY) };
-#undef EXPERIMENT_ENTRY
-const int experiment_count = ARRAY_SIZE(experiment_registry);
-
-void experiment_describe(struct run *r, const char *name, const char *const *csv_files,
-			 const char *const *plot_files, const char *headline)
-{
-	json_t *experiments = json_object_get(r->meta, "experiments");
-	json_t *entry = json_object_get(experiments, name);
-	if (entry == NULL) {
-		entry = json_object();
-		json_object_set_new(experiments, name, entry);
-	}
-	json_t *csv = json_array(), *plots = json_array();
-	for (; csv_files && *csv_files; csv_files++)
-		json_array_append_new(csv, json_string(*csv_files));
-	for (; plot_files && *plot_files; plot_files++)
-		json_array_append_new(plots, json_string(*plot_files));
-	json_object_set_new(entry, "csv", csv);
-	json_object_set_new(entry, "plots", plots);
-	json_object_set_new(entry, "headline", json_string(headline ? headline : ""));
-}
+#include "harness/selection.h"
 
 /* Which of two exit codes describes the run better. */
 static int worse(int a, int b)
@@ -46,7 +26,7 @@ static int worse(int a, int b)
 #define SPENT_BUDGET_SHARE_S 0.001
 
 int run_experiments(const char *cmd, struct options *o, const struct experiment *const *list,
-		    int n, double budget_s)
+		    void *const *settings, int n, double budget_s)
 {
 	char err[ERRLEN];
 	struct topology t = { 0 };
@@ -66,10 +46,11 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 		snprintf(resume_topology, sizeof resume_topology, "%s/topology.txt", o->resume);
 		o->topology = resume_topology;
 	}
-	if ((rc = command_topology(cmd, o, &t)) != EXIT_DONE)
+	if ((rc = load_topology(cmd, o, &t)) != EXIT_DONE)
 		goto out;
 	for (; prepared < n; prepared++) {
-		int p = list[prepared]->prepare(cmd, o, &t, &plans[prepared], skipped[prepared]);
+		int p = list[prepared]->prepare(cmd, o, settings[prepared], &t, &plans[prepared],
+						  skipped[prepared]);
 		if (p != EXIT_DONE && p != EXIT_SKIPPED) {
 			rc = p;
 			goto out;
@@ -153,3 +134,46 @@ out:
 	topology_free(&t);
 	return rc;
 }
+
+/* `cohmap run`: every experiment of the registry with its own default
+ * settings, in one directory and one budget. */
+static int run_suite(const struct command *cmd, struct options *o, int argc, char **argv)
+{
+	if (argc > 0) {
+		fprintf(stderr, "cohmap %s: unexpected argument '%s'\n", cmd->name, argv[0]);
+		return EXIT_USAGE;
+	}
+	void **settings = calloc((size_t)experiment_count, sizeof *settings);
+	int rc = settings ? EXIT_DONE : EXIT_RUNTIME;
+	for (int i = 0; i < experiment_count && rc == EXIT_DONE; i++) {
+		const struct experiment *e = experiment_registry[i];
+		if (e->settings_size == 0)
+			continue;
+		if ((settings[i] = calloc(1, e->settings_size)) == NULL)
+			rc = EXIT_RUNTIME;
+		else
+			options_defaults(e->options, e->option_count, settings[i]);
+	}
+	if (rc == EXIT_DONE)
+		rc = run_experiments(cmd->name, o, experiment_registry, settings, experiment_count,
+				     o->budget_s);
+	else
+		fprintf(stderr, "cohmap %s: out of memory\n", cmd->name);
+	for (int i = 0; settings && i < experiment_count; i++)
+		free(settings[i]);
+	free(settings);
+	return rc;
+}
+
+static const char *const run_options[] = {
+	"cpus", "home", "pause", "stat", "seed", "output", "topology", "budget", "quiet", "help", NULL,
+};
+
+const struct command command_run = {
+	.name = "run",
+	.summary = "every experiment into one results directory, in a time budget (what `make run` calls)",
+	.options = run_options,
+	.examples = "  cohmap run\n"
+		    "  cohmap run --budget 600 -c S0:0-7 -o results/socket0\n",
+	.run = run_suite,
+};

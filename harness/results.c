@@ -349,3 +349,22 @@ void run_free(struct run *r)
 	r->meta = NULL;
 	topology_free(&r->topology);
 }
+
+void experiment_describe(struct run *r, const char *name, const char *const *csv_files,
+			 const char *const *plot_files, const char *headline)
+{
+	json_t *experiments = json_object_get(r->meta, "experiments");
+	json_t *entry = json_object_get(experiments, name);
+	if (entry == NULL) {
+		entry = json_object();
+		json_object_set_new(experiments, name, entry);
+	}
+	json_t *csv = json_array(), *plots = json_array();
+	for (; csv_files && *csv_files; csv_files++)
+		json_array_append_new(csv, json_string(*csv_files));
+	for (; plot_files && *plot_files; plot_files++)
+		json_array_append_new(plots, json_string(*plot_files));
+	json_object_set_new(entry, "csv", csv);
+	json_object_set_new(entry, "plots", plots);
+	json_object_set_new(entry, "headline", json_string(headline ? headline : ""));
+}

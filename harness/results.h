@@ -55,4 +55,9 @@ const char *run_path(const struct run *r, const char *name, char *buf, size_t si
  * governor, SMT, hypervisor, host. */
 json_t *machine_description(const struct topology *t);
 
+/* Records an experiment's files and headline in meta.json's
+ * experiments.<name>. */
+void experiment_describe(struct run *r, const char *name, const char *const *csv_files,
+			 const char *const *plot_files, const char *headline);
+
 #endif

@@ -9,6 +9,7 @@
  * experiments.attach, attach.png and attach-phases.png. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 #include "harness/agents.h"
-#include "cli/commands.h"
+#include "harness/selection.h"
 #include "base/common.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
@@ -29,6 +30,32 @@
 #include "kernels/attach.h"
 #include "experiments/channels/channels_plot.h"
 #include "plots/plot.h"
+
+/* The attach experiment's own options. */
+struct attach_settings {
+	const char *mappings;
+	const char *variants;
+	const char *sizes;
+};
+
+#define AT(field) offsetof(struct attach_settings, field)
+static const struct option_def attach_options[] = {
+	{ "mapping", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "ways to get memory: malloc, mmap_private, mmap_shared, sysv, posix, memfd (default: all)", AT(mappings) },
+	{ "variant", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "how the pages come: plain, populate (MAP_POPULATE), thp (MADV_HUGEPAGE), hugetlb (default: all)", AT(variants) },
+	{ "sizes", 0, OPT_STRING, "SIZES", NULL, 0, 0,
+	  "sizes in bytes: a list (64,4K,1M) or MIN-MAX, doubling (64-64M); K, M, G are KiB, MiB, GiB", AT(sizes) },
+};
+#undef AT
+
+static const char *const attach_shared_options[] = {
+	"cpus", "samples", "precision", "time-limit", "watchdog", "stat", "seed", "output", "topology", "quiet", "help", NULL,
+};
+
+static const char *const attach_csv[] = { "attach.csv", NULL };
+static const char *const attach_figures[] = { "attach.png", "attach-phases.png", NULL };
+
 
 #define MAX_SIZES 48
 #define MAX_KINDS 16
@@ -367,28 +394,28 @@ static const char *attach_kind_name(int i)
 	return attach_registry[i]->name;
 }
 
-static int choose_kinds(const char *cmd, const struct options *o, struct attach_plan *p)
+static int choose_kinds(const char *cmd, const struct attach_settings *own, struct attach_plan *p)
 {
-	if (o->mappings == NULL) {
+	if (own->mappings == NULL) {
 		for (int i = 0; i < attach_kind_count && i < MAX_KINDS; i++)
 			p->kinds[p->nkinds++] = attach_registry[i];
 	} else {
 		const struct name_choice c = { "mapping", "--mapping", "mapping", "mappings",
 					       attach_kind_count, attach_kind_name };
 		int index[MAX_KINDS];
-		int n = command_choose(cmd, &c, o->mappings, index, MAX_KINDS);
+		int n = choose_names(cmd, &c, own->mappings, index, MAX_KINDS);
 		if (n < 0)
 			return -1;
 		for (int i = 0; i < n; i++)
 			p->kinds[p->nkinds++] = attach_registry[index[i]];
 	}
-	if (o->variants == NULL) {
+	if (own->variants == NULL) {
 		for (int v = 0; v < VARIANT_COUNT; v++)
 			p->variant[v] = true;
 		return 0;
 	}
 	char copy[512], *save = NULL;
-	snprintf(copy, sizeof copy, "%s", o->variants);
+	snprintf(copy, sizeof copy, "%s", own->variants);
 	int n = 0;
 	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save), n++) {
 		int v = attach_variant_from_name(name);
@@ -413,9 +440,10 @@ static void release(void *arg)
 	free(p);
 }
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **out, char *skip_reason)
 {
+	const struct attach_settings *own = settings;
 	char err[ERRLEN];
 	struct attach_plan *p = calloc(1, sizeof *p);
 	int *cpus = calloc((size_t)t->ncpus, sizeof *cpus);
@@ -428,7 +456,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		goto fail;
 	}
 	p->stat = o->stat;
-	if (choose_kinds(cmd, o, p) != 0)
+	if (choose_kinds(cmd, own, p) != 0)
 		goto fail;
 	p->page_bytes = (size_t)sysconf(_SC_PAGESIZE);
 	p->mem_available = meminfo_field("MemAvailable");
@@ -439,8 +467,8 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	uint64_t limit = (uint64_t)p->mem_available / CAP_FRACTION;
 	for (p->cap = p->page_bytes; p->cap * 2 <= limit; p->cap *= 2)
 		;
-	if (o->sizes) {
-		if ((p->nsizes = sizes_parse(o->sizes, p->sizes, MAX_SIZES, err)) < 0) {
+	if (own->sizes) {
+		if ((p->nsizes = sizes_parse(own->sizes, p->sizes, MAX_SIZES, err)) < 0) {
 			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 			goto fail;
 		}
@@ -466,7 +494,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 			p->sizes[p->nsizes++] = b;
 		p->sizes[p->nsizes++] = p->cap;
 	}
-	if (command_cpus(cmd, o, t, cpus, t->ncpus, 1) < 0)
+	if (choose_cpus(cmd, o, t, cpus, t->ncpus, 1) < 0)
 		goto fail;
 	p->cpu = cpus[0];
 	hugetlb_pool_read(&p->pool);
@@ -915,10 +943,39 @@ out:
 	return exit_code;
 }
 
+static int redraw(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t;
+	const char *images[4];
+	return plot_attach_figures(dir, NULL, stat, images, err);
+}
+
 const struct experiment experiment_attach = {
 	.name = "attach",
-	.summary = "what getting memory costs: create/attach, first touch, faults, page tables",
+	.summary = "what getting memory costs: malloc, mmap, SysV, POSIX shm, memfd; create, first "
+		   "touch, page faults, page tables; 4 KiB pages, MAP_POPULATE, THP, hugetlb "
+		   "(attach.csv, attach.png, attach-phases.png)",
+	.examples = "  cohmap attach                            # a page to MemAvailable/64, every mapping and variant\n"
+		    "  cohmap attach --mapping mmap_private,sysv --variant plain,thp --sizes 4K-256M\n"
+		    "  cohmap attach -c 1 --sizes 1G -n 5 --stat min\n",
+	.shared_options = attach_shared_options,
+	.options = attach_options,
+	.option_count = ARRAY_SIZE(attach_options),
+	.settings_size = sizeof(struct attach_settings),
+	.title = "What getting memory costs",
+	.shows = "Every way of getting memory (malloc, mmap, SysV shm, POSIX shm, memfd) with base pages, "
+		 "MAP_POPULATE, transparent or hugetlb huge pages, from 4 KiB upwards: the time to create "
+		 "or attach it, to touch every page the first time and to release it, with the page "
+		 "faults taken and the page-table memory grown. Each sample runs in a fresh process.",
+	.read = "Axes are logarithmic. Creating a mapping is one system call whatever its size; the "
+		 "first touch pays a page fault per page, so it grows with the size and shrinks with "
+		 "huge pages by the ratio of the page sizes. MAP_POPULATE moves that cost from the touch "
+		 "into the creation.",
+	.csv = attach_csv,
+	.figures = attach_figures,
 	.prepare = prepare,
 	.measure = measure,
 	.release = release,
+	.draw = redraw,
 };
+

@@ -2,17 +2,51 @@
  * topology reports, or --sizes), the matrix size, the chunk, where the ring
  * lives, and whether it all fits in memory. Everything is checked here,
  * before a results directory exists. The measuring is in experiments/bandwidth/bandwidth_run.c. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "experiments/bandwidth/bandwidth.h"
-#include "cli/commands.h"
+#include "experiments/bandwidth/bandwidth_plot.h"
+#include "harness/selection.h"
 #include "base/common.h"
 #include "experiments/experiment.h"
 #include "base/memory.h"
 #include "base/sizelist.h"
+
+/* The bandwidth experiment's own options. */
+struct bandwidth_settings {
+	const char *sizes;
+	const char *matrix_size;
+	const char *chunk;
+	const char *producer;
+	const char *consumers;
+};
+
+#define AT(field) offsetof(struct bandwidth_settings, field)
+static const struct option_def bandwidth_options[] = {
+	{ "sizes", 0, OPT_STRING, "SIZES", NULL, 0, 0,
+	  "sizes in bytes: a list (64,4K,1M) or MIN-MAX, doubling (64-64M); K, M, G are KiB, MiB, GiB", AT(sizes) },
+	{ "matrix-size", 0, OPT_STRING, "SIZE", NULL, 0, 0,
+	  "ring size of the CPU-pair matrix (default: a quarter of one L2)", AT(matrix_size) },
+	{ "chunk", 0, OPT_STRING, "SIZE", NULL, 0, 0,
+	  "bytes handed over at a time, a multiple of two cache lines (default: a power of two, at most a quarter of L1d)", AT(chunk) },
+	{ "producer", 0, OPT_STRING, "KERNEL", "write", 0, 0,
+	  "how the producer fills a chunk: write, or write_nt (non-temporal stores)", AT(producer) },
+	{ "consumer", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "what the consumer does with a chunk: read, copy, memcpy, copy_nt (default: copy,read)", AT(consumers) },
+};
+#undef AT
+
+static const char *const bandwidth_shared_options[] = {
+	"cpus", "home", "agents", "pause", "samples", "precision", "time-limit", "sample-us", "watchdog", "stat", "seed", "output", "topology", "quiet", "help", NULL,
+};
+
+static const char *const bandwidth_csv[] = { "bandwidth.csv", NULL };
+static const char *const bandwidth_figures[] = { "bandwidth-%s.png", "bandwidth-matrix-%s.png", NULL };
+
 
 #define DEFAULT_CONSUMERS "copy,read"
 
@@ -85,9 +119,10 @@ static int size_option(const char *cmd, const char *option, const char *text, si
 	return 0;
 }
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **out, char *skip_reason)
 {
+	const struct bandwidth_settings *own = settings;
 	char err[ERRLEN], label[32], avail[32];
 	struct bandwidth_plan *plan = calloc(1, sizeof *plan);
 	int *cpus = calloc((size_t)t->ncpus, sizeof *cpus);
@@ -106,10 +141,10 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	}
 	plan->stat = o->stat;
 
-	plan->producer = stream_kernel_find(o->producer);
+	plan->producer = stream_kernel_find(own->producer);
 	if (plan->producer == NULL || !stream_is_producer(plan->producer)) {
 		fprintf(stderr, "cohmap %s: --producer must be write or write_nt (got '%s')\n", cmd,
-			o->producer);
+			own->producer);
 		goto fail;
 	}
 	if (!stream_kernel_available(plan->producer, err, sizeof err)) {
@@ -117,13 +152,13 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		rc = EXIT_SKIPPED;
 		goto fail;
 	}
-	if ((rc = choose_consumers(cmd, o->consumers ? o->consumers : DEFAULT_CONSUMERS, plan,
+	if ((rc = choose_consumers(cmd, own->consumers ? own->consumers : DEFAULT_CONSUMERS, plan,
 				   skip_reason)) != EXIT_DONE)
 		goto fail;
 	rc = EXIT_USAGE;
 
 	/* One CPU is enough: the same-core baseline alone. */
-	if ((plan->ncpus = command_cpus(cmd, o, t, cpus, t->ncpus, 1)) < 0)
+	if ((plan->ncpus = choose_cpus(cmd, o, t, cpus, t->ncpus, 1)) < 0)
 		goto fail;
 	if (parse_home(o->home, t, &plan->home, &plan->home_node, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
@@ -142,21 +177,21 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	size_t wanted = min_chunk;
 	while (wanted * 2 <= (t->l1d_bytes ? t->l1d_bytes / 4 : 64 * line))
 		wanted *= 2;
-	if (o->chunk && size_option(cmd, "chunk", o->chunk, min_chunk, &wanted) != 0)
+	if (own->chunk && size_option(cmd, "chunk", own->chunk, min_chunk, &wanted) != 0)
 		goto fail;
-	if (o->chunk && wanted % min_chunk != 0) {
+	if (own->chunk && wanted % min_chunk != 0) {
 		fprintf(stderr, "cohmap %s: --chunk must be a multiple of %zu bytes (two cache lines), got %s\n",
-			cmd, min_chunk, o->chunk);
+			cmd, min_chunk, own->chunk);
 		goto fail;
 	}
 	plan->chunk_bytes = wanted / min_chunk * min_chunk;
 	if (plan->chunk_bytes < min_chunk)
 		plan->chunk_bytes = min_chunk;
 
-	if (o->sizes) {
+	if (own->sizes) {
 		plan->sizes_given = true;
 		uint64_t sizes[BANDWIDTH_MAX_SIZES];
-		if ((plan->nsizes = sizes_parse(o->sizes, sizes, BANDWIDTH_MAX_SIZES, err)) < 0) {
+		if ((plan->nsizes = sizes_parse(own->sizes, sizes, BANDWIDTH_MAX_SIZES, err)) < 0) {
 			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 			goto fail;
 		}
@@ -180,8 +215,8 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	plan->matrix_bytes = t->l2_bytes ? t->l2_bytes / 4 : 4 * plan->chunk_bytes;
 	if (plan->matrix_bytes < 2 * min_chunk)
 		plan->matrix_bytes = 2 * min_chunk;
-	if (o->matrix_size &&
-	    size_option(cmd, "matrix-size", o->matrix_size, 2 * min_chunk, &plan->matrix_bytes) != 0)
+	if (own->matrix_size &&
+	    size_option(cmd, "matrix-size", own->matrix_size, 2 * min_chunk, &plan->matrix_bytes) != 0)
 		goto fail;
 
 	plan->measure = (struct measure_options){
@@ -209,7 +244,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		size_t chunk, requested = matrix ? plan->matrix_bytes : plan->sizes[i];
 		probe.buffer_bytes = bandwidth_fit(requested, plan->chunk_bytes, line, &chunk);
 		size_t need = ring_memory_needed(&probe, &plan->measure);
-		bool given = matrix ? o->matrix_size != NULL : plan->sizes_given;
+		bool given = matrix ? own->matrix_size != NULL : plan->sizes_given;
 		if (given && need > limit) {
 			format_bytes(requested, label, sizeof label);
 			format_bytes(limit, avail, sizeof avail);
@@ -254,10 +289,37 @@ static int measure(struct run *r, void *arg, double budget_s)
 	return bandwidth_experiment(r, arg, budget_s);
 }
 
+static int draw(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	char images[32][BANDWIDTH_PLOT_NAME];
+	return plot_bandwidth(dir, t, stat, images, 32, err);
+}
+
 const struct experiment experiment_bandwidth = {
 	.name = "bandwidth",
-	.summary = "producer -> consumer stream bandwidth by buffer size, pair class and CPU pair",
+	.summary = "producer -> consumer bandwidth by buffer size and CPU pair, with the same-core "
+		   "baseline (bandwidth.csv, bandwidth-*.png)",
+	.examples = "  cohmap bandwidth                        # sizes from the caches, every pair class\n"
+		    "  cohmap bandwidth -c 0,1 --consumer copy,memcpy,copy_nt --sizes 16K,256K,64M\n"
+		    "  cohmap bandwidth -c 0 --consumer copy --sizes 256K -n 20   # same core only\n"
+		    "  cohmap bandwidth -c S0:0-7 --matrix-size 64K --home second --stat min\n",
+	.shared_options = bandwidth_shared_options,
+	.options = bandwidth_options,
+	.option_count = ARRAY_SIZE(bandwidth_options),
+	.settings_size = sizeof(struct bandwidth_settings),
+	.title = "Producer-to-consumer bandwidth",
+	.shows = "A producer CPU writes a buffer and a consumer CPU reads or copies it, for buffer sizes "
+		 "from inside the L1 cache to beyond the last-level cache. GB/s counts the bytes the loops "
+		 "load and store.",
+	.read = "Steps in the curves sit at cache sizes: while the buffer fits in a cache both CPUs reach, "
+		 "the consumer takes the lines from the producer's cache; past the last-level cache they "
+		 "go through memory. Compare pair classes at the same size to see what sharing a cache "
+		 "is worth.",
+	.csv = bandwidth_csv,
+	.figures = bandwidth_figures,
 	.prepare = prepare,
 	.measure = measure,
 	.release = release,
+	.draw = draw,
 };
+

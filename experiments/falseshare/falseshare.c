@@ -3,15 +3,55 @@
  * Everything is checked here, before a results directory exists. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness/agents.h"
-#include "cli/commands.h"
+#include "harness/selection.h"
 #include "experiments/experiment.h"
 #include "experiments/falseshare/falseshare.h"
+#include "experiments/falseshare/falseshare_plot.h"
+
+/* The falseshare experiment's own options. */
+struct falseshare_settings {
+	long threads;
+	const char *fs_kinds;
+	const char *distances;
+	const char *placements;
+	const char *pairs;
+	long rounds;
+	double run_ms;
+};
+
+#define AT(field) offsetof(struct falseshare_settings, field)
+static const struct option_def falseshare_options[] = {
+	{ "threads", 0, OPT_LONG, "N", "2", 2, 1024,
+	  "threads per false-sharing run, one per CPU (a placement may hold fewer)", AT(threads) },
+	{ "kind", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "false-sharing update kinds: store, fetch_add, writer_readers (default: all)", AT(fs_kinds) },
+	{ "distances", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "bytes between neighbouring counters; 0 = one shared counter (default: 0, then 4 to 4 lines, doubling)", AT(distances) },
+	{ "placement", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "where the threads run: smt, l3, spread-l3, cross-socket (default: every one this machine has)", AT(placements) },
+	{ "pairs", 0, OPT_STRING, "WHICH", "all", 0, 0,
+	  "CPU pairs of the slowdown heatmap: all, classes (one pair per pair class) or none", AT(pairs) },
+	{ "rounds", 0, OPT_LONG, "N", NULL, 1, 1000,
+	  "interleaved rounds per point: false-shared/padded run pairs, slowdown = median of their "
+	  "ratios (default: 5)", AT(rounds) },
+	{ "run-ms", 0, OPT_DOUBLE, "MS", "20", 1, 10000, "length of one timed run", AT(run_ms) },
+};
+#undef AT
+
+static const char *const falseshare_shared_options[] = {
+	"cpus", "events", "agents", "home", "watchdog", "seed", "output", "topology", "quiet", "help", NULL,
+};
+
+static const char *const falseshare_csv[] = { "falseshare.csv", NULL };
+static const char *const falseshare_figures[] = { "falseshare-distance.png", "falseshare-pairs.png", NULL };
+
 
 /* The distances the sweep covers unless told otherwise: true sharing, then
  * from one counter's width up to this many lines, doubling. Four lines reach
@@ -208,7 +248,7 @@ static int parse_kinds(const char *cmd, const char *list, struct falseshare_plan
 	const struct name_choice c = { "update kind", "--kind", "update kind", "update kinds",
 				       fs_kind_count, fs_kind_name };
 	int index[ARRAY_SIZE(p->kinds)];
-	int n = command_choose(cmd, &c, list, index, (int)ARRAY_SIZE(p->kinds));
+	int n = choose_names(cmd, &c, list, index, (int)ARRAY_SIZE(p->kinds));
 	for (int i = 0; i < n; i++)
 		p->kinds[p->nkinds++] = fs_kind_registry[index[i]];
 	return n < 0 ? -1 : 0;
@@ -277,7 +317,7 @@ static int parse_placements(const char *cmd, const char *list, struct falseshare
 	const struct name_choice c = { "placement", "--placement", "placement", "placements",
 				       FS_PLACEMENT_COUNT, placement_name };
 	int index[FS_PLACEMENT_COUNT];
-	int n = command_choose(cmd, &c, list, index, FS_PLACEMENT_COUNT);
+	int n = choose_names(cmd, &c, list, index, FS_PLACEMENT_COUNT);
 	for (int i = 0; i < n; i++)
 		p->groups[index[i]].requested = true;
 	return n < 0 ? -1 : 0;
@@ -438,9 +478,10 @@ static void release(void *arg)
 	free(p);
 }
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **out, char *skip_reason)
 {
+	const struct falseshare_settings *own = settings;
 	char err[ERRLEN];
 	struct falseshare_plan *p = calloc(1, sizeof *p);
 	if (p == NULL || (p->cpus = calloc((size_t)t->ncpus, sizeof *p->cpus)) == NULL) {
@@ -449,9 +490,9 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	}
 	p->line_size = (size_t)t->line_size;
 	p->padded_stride = 2 * p->line_size;
-	p->threads = (int)o->threads;
-	p->rounds = o->rounds > 0 ? o->rounds : DEFAULT_ROUNDS;
-	p->run_ms = o->run_ms;
+	p->threads = (int)own->threads;
+	p->rounds = own->rounds > 0 ? own->rounds : DEFAULT_ROUNDS;
+	p->run_ms = own->run_ms;
 	p->watchdog_s = o->watchdog_s;
 	p->fix_group = -1;
 	if (p->line_size < FS_COUNTER_BYTES) {
@@ -459,8 +500,8 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 			"a counter\n", cmd, p->line_size);
 		goto usage;
 	}
-	if (parse_kinds(cmd, o->fs_kinds, p) != 0 || parse_distances(cmd, o->distances, p) != 0 ||
-	    parse_placements(cmd, o->placements, p) != 0)
+	if (parse_kinds(cmd, own->fs_kinds, p) != 0 || parse_distances(cmd, own->distances, p) != 0 ||
+	    parse_placements(cmd, own->placements, p) != 0)
 		goto usage;
 	/* The heatmap shows fetch_add when it is measured: a locked add cannot
 	 * hide the line's trips behind the store buffer as plain stores can. */
@@ -468,15 +509,15 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	for (int k = 0; k < p->nkinds; k++)
 		if (p->kinds[k] == &fs_kind_fetch_add)
 			p->pair_kind = p->kinds[k];
-	if (strcmp(o->pairs, "all") == 0)
+	if (strcmp(own->pairs, "all") == 0)
 		p->pairs = FS_PAIRS_ALL;
-	else if (strcmp(o->pairs, "classes") == 0)
+	else if (strcmp(own->pairs, "classes") == 0)
 		p->pairs = FS_PAIRS_CLASSES;
-	else if (strcmp(o->pairs, "none") == 0)
+	else if (strcmp(own->pairs, "none") == 0)
 		p->pairs = FS_PAIRS_NONE;
 	else {
 		fprintf(stderr, "cohmap %s: --pairs must be all, classes or none (got '%s')\n", cmd,
-			o->pairs);
+			own->pairs);
 		goto usage;
 	}
 	/* Coherence events per update: the CPU's fill-from-another-core events
@@ -499,7 +540,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		goto usage;
 	}
 	p->agents = (enum agent_kind)agents;
-	if ((p->ncpus = command_cpus(cmd, o, t, p->cpus, t->ncpus, 2)) < 0)
+	if ((p->ncpus = choose_cpus(cmd, o, t, p->cpus, t->ncpus, 2)) < 0)
 		goto usage;
 	if (p->threads > p->ncpus) {
 		fprintf(stderr, "cohmap %s: --threads %d needs %d CPUs, the selection has %d\n", cmd,
@@ -590,10 +631,42 @@ static int measure(struct run *r, void *arg, double budget_s)
 	return falseshare_experiment(r, p, budget_s);
 }
 
+static int draw(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)stat;
+	struct fs_plots images;
+	return plot_falseshare(dir, t, true, &images, err);
+}
+
 const struct experiment experiment_falseshare = {
 	.name = "falseshare",
-	.summary = "false sharing: slowdown against distance, placements, pair heatmap, the fix",
+	.summary = "threads whose counters share a line: slowdown against distance, per placement "
+		   "and CPU pair, and the padding fix (falseshare.csv, falseshare-*.png)",
+	.examples = "  cohmap falseshare                       # 2 threads, every kind, distance and placement\n"
+		    "  cohmap falseshare -c 0,1 --kind store --distances 0,8,64,128 --pairs none\n"
+		    "  cohmap falseshare --threads 8 --placement l3,cross-socket --rounds 9\n"
+		    "  cohmap falseshare -c S0:0-7 --pairs classes --run-ms 50 -o results/fs\n"
+		    "  cohmap falseshare -c 0,1 --agents sysv  # processes sharing SysV shm, not threads\n"
+		    "  cohmap falseshare --events MACHINE_CLEARS:MEMORY_ORDERING   # default: auto; none\n",
+	.shared_options = falseshare_shared_options,
+	.options = falseshare_options,
+	.option_count = ARRAY_SIZE(falseshare_options),
+	.settings_size = sizeof(struct falseshare_settings),
+	.title = "False sharing",
+	.shows = "Threads on different CPUs each update only their own counter; what changes is how far "
+		 "apart neighbouring counters lie. Closer than a cache line they share one line, and every "
+		 "update steals it from the other cores; padded apart, the threads run independently. "
+		 "Slowdown = time with the counters at that distance / time with them padded apart, the "
+		 "median over interleaved rounds.",
+	.read = "On the distance plot the slowdown should drop to about 1 once the distance reaches the "
+		 "line size (or twice it, when the adjacent-line prefetcher pairs lines). On the pair "
+		 "heatmap each cell is the slowdown of two threads on that pair of CPUs: expect the block "
+		 "pattern of the latency heatmap.",
+	.csv = falseshare_csv,
+	.figures = falseshare_figures,
 	.prepare = prepare,
 	.measure = measure,
 	.release = release,
+	.draw = draw,
 };
+

@@ -2,16 +2,55 @@
  * forks, and the page-table census; every size is checked against
  * MemAvailable before anything is written. The measuring is in
  * experiments/fork/fork_run.c and experiments/fork/fork_probe.c. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
+#include "harness/selection.h"
 #include "base/common.h"
 #include "experiments/experiment.h"
 #include "experiments/fork/fork.h"
+#include "experiments/fork/fork_plot.h"
 #include "base/sizelist.h"
+
+/* The fork experiment's own options. */
+struct fork_settings {
+	const char *mappings;
+	const char *sizes;
+	const char *max_size;
+	long repeat;
+	long processes;
+	const char *segment;
+};
+
+#define AT(field) offsetof(struct fork_settings, field)
+static const struct option_def fork_options[] = {
+	{ "mapping", 0, OPT_STRING, "LIST", NULL, 0, 0,
+	  "mapping kinds: private_untouched, private_touched, private_thp, shared_anon, sysv_shm, "
+	  "tmpfs_shared, hugetlb_shared (default: all)", AT(mappings) },
+	{ "sizes", 0, OPT_STRING, "SIZES", NULL, 0, 0,
+	  "mapping sizes in bytes: a list (64K,1M) or MIN-MAX, doubling (1M-1G); K, M, G are KiB, MiB, GiB "
+	  "(default: 1M, then x4 up to --max-size)", AT(sizes) },
+	{ "max-size", 0, OPT_STRING, "SIZE", NULL, 0, 0,
+	  "the largest of the default sizes, 1M then x4 up to it (default: 4G, less when MemAvailable is short)", AT(max_size) },
+	{ "repeat", 0, OPT_LONG, "N", "7", 1, 1000,
+	  "forks and spawns timed per mapping kind and size; touch passes up to N, within 0.5 s", AT(repeat) },
+	{ "processes", 0, OPT_LONG, "N", NULL, 1, 4096,
+	  "page-table census with 1, 2, 4 ... N processes (default: 64, fewer when memory is short)", AT(processes) },
+	{ "segment", 0, OPT_STRING, "SIZE", NULL, 0, 0,
+	  "the shared segment each census process maps (default: 1G, less when memory is short)", AT(segment) },
+};
+#undef AT
+
+static const char *const fork_shared_options[] = {
+	"output", "topology", "quiet", "help", NULL,
+};
+
+static const char *const fork_csv[] = { "fork.csv", "pagetables.csv", NULL };
+static const char *const fork_figures[] = { "fork.png", "fork-touch.png", "fork-spawn.png", "pagetables.png", NULL };
+
 
 /* The default sizes: 1 MiB, then x4 up to the largest (4 GiB unless memory
  * is short): logarithmic steps, and few of them, because on a virtual
@@ -56,7 +95,7 @@ static int choose_kinds(const char *cmd, const char *list, const struct mapping_
 	const struct name_choice c = { "mapping kind", "--mapping", "kind", "known", mapping_count,
 				       mapping_name };
 	int *index = malloc((size_t)mapping_count * sizeof *index);
-	n = index ? command_choose(cmd, &c, list, index, mapping_count) : -1;
+	n = index ? choose_names(cmd, &c, list, index, mapping_count) : -1;
 	for (int i = 0; i < n; i++)
 		chosen[i] = mapping_registry[index[i]];
 	free(index);
@@ -89,17 +128,17 @@ static void no_fit(const char *cmd, const char *what, uint64_t need, uint64_t al
 		format_bytes(allowance, b, sizeof b));
 }
 
-static int choose_sizes(const char *cmd, const struct options *o, struct fork_plan *p,
+static int choose_sizes(const char *cmd, const struct fork_settings *own, struct fork_plan *p,
 			uint64_t allowance)
 {
 	char err[ERRLEN], what[ERRLEN], text[32];
 	p->sizes[0] = 0; /* the baseline: fork() with no mapping */
-	if (o->sizes) {
-		if (o->max_size) {
+	if (own->sizes) {
+		if (own->max_size) {
 			fprintf(stderr, "cohmap %s: give --sizes or --max-size, not both\n", cmd);
 			return -1;
 		}
-		int n = sizes_parse(o->sizes, p->sizes + 1, FORK_MAX_SIZES - 1, err);
+		int n = sizes_parse(own->sizes, p->sizes + 1, FORK_MAX_SIZES - 1, err);
 		if (n < 0) {
 			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 			return -1;
@@ -117,8 +156,8 @@ static int choose_sizes(const char *cmd, const struct options *o, struct fork_pl
 		return 0;
 	}
 	uint64_t largest = DEFAULT_LARGEST;
-	if (o->max_size) {
-		if (parse_bytes(o->max_size, &largest, err) != 0) {
+	if (own->max_size) {
+		if (parse_bytes(own->max_size, &largest, err) != 0) {
 			fprintf(stderr, "cohmap %s: --max-size: %s\n", cmd, err);
 			return -1;
 		}
@@ -143,31 +182,31 @@ static int choose_sizes(const char *cmd, const struct options *o, struct fork_pl
 	if (p->sizes[n - 1] != largest && n < FORK_MAX_SIZES)
 		p->sizes[n++] = largest;
 	p->nsizes = n;
-	p->sizes_given = o->max_size != NULL;
+	p->sizes_given = own->max_size != NULL;
 	return 0;
 }
 
-static int choose_census(const char *cmd, const struct options *o, struct fork_plan *p,
+static int choose_census(const char *cmd, const struct fork_settings *own, struct fork_plan *p,
 			 uint64_t allowance)
 {
 	char err[ERRLEN], what[ERRLEN], text[32];
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	p->segment = DEFAULT_SEGMENT;
 	p->processes = DEFAULT_PROCESSES;
-	if (o->segment) {
-		if (parse_bytes(o->segment, &p->segment, err) != 0) {
+	if (own->segment) {
+		if (parse_bytes(own->segment, &p->segment, err) != 0) {
 			fprintf(stderr, "cohmap %s: --segment: %s\n", cmd, err);
 			return -1;
 		}
 		if (p->segment == 0 || p->segment % page != 0) {
 			fprintf(stderr, "cohmap %s: --segment must be a positive whole number of %zu-byte "
-				"pages (got '%s')\n", cmd, page, o->segment);
+				"pages (got '%s')\n", cmd, page, own->segment);
 			return -1;
 		}
 		p->segment_given = true;
 	}
-	if (o->processes > 0) {
-		p->processes = (int)o->processes;
+	if (own->processes > 0) {
+		p->processes = (int)own->processes;
 		p->processes_given = true;
 	}
 	if (census_need(p->segment, p->processes) <= allowance)
@@ -193,9 +232,11 @@ static int choose_census(const char *cmd, const struct options *o, struct fork_p
 	return 0;
 }
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **out, char *skip_reason)
 {
+	const struct fork_settings *own = settings;
+	(void)o;
 	(void)t;
 	char err[ERRLEN];
 	struct fork_plan *plan = calloc(1, sizeof *plan);
@@ -207,7 +248,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		return EXIT_RUNTIME;
 	}
 	plan->kinds = kinds;
-	if ((plan->nkinds = choose_kinds(cmd, o->mappings, kinds)) < 0)
+	if ((plan->nkinds = choose_kinds(cmd, own->mappings, kinds)) < 0)
 		goto usage;
 	plan->mem_available = meminfo_field("MemAvailable");
 	if (plan->mem_available < 0) {
@@ -216,9 +257,9 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		return EXIT_SKIPPED;
 	}
 	uint64_t allowance = fork_memory_allowance(plan->mem_available);
-	if (choose_sizes(cmd, o, plan, allowance) != 0 || choose_census(cmd, o, plan, allowance) != 0)
+	if (choose_sizes(cmd, own, plan, allowance) != 0 || choose_census(cmd, own, plan, allowance) != 0)
 		goto usage;
-	plan->repeat = (int)o->repeat;
+	plan->repeat = (int)own->repeat;
 	if (find_exec_target(plan->exec_path, sizeof plan->exec_path, err) != 0)
 		plan->exec_path[0] = '\0'; /* the spawn rows say why */
 	*out = plan;
@@ -254,11 +295,38 @@ static int measure(struct run *r, void *arg, double budget_s)
 	return fork_experiment(r, p, budget_s);
 }
 
+static int draw(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t, (void)stat;
+	return plot_fork_figures(dir, NULL, err);
+}
+
 const struct experiment experiment_fork = {
 	.name = "fork",
 	.summary = "fork() against mapping size and kind, the child's later touches, spawning, "
-		   "page-table memory of N processes",
+		   "page tables of N processes (fork.csv, pagetables.csv, PNGs)",
+	.examples = "  cohmap fork                                  # every kind, 1 MiB to 4 GiB: minutes on a VM\n"
+		    "  cohmap fork --sizes 1M,64M,1G --repeat 5\n"
+		    "  cohmap fork --mapping private_touched,shared_anon --max-size 1G\n"
+		    "  cohmap fork --sizes 4M --processes 16 --segment 256M -o results/pagetables\n"
+		    "  echo 600 > /proc/sys/vm/nr_hugepages   # as root: hugetlb_shared and the hugetlb census\n",
+	.shared_options = fork_shared_options,
+	.options = fork_options,
+	.option_count = ARRAY_SIZE(fork_options),
+	.settings_size = sizeof(struct fork_settings),
+	.title = "fork() against the mappings",
+	.shows = "What fork() costs against the size and kind of the parent's mappings (private or "
+		 "shared, base or huge pages), what the child pays afterwards when it first reads and "
+		 "writes them, fork+exec against vfork and posix_spawn, and how much page-table memory "
+		 "processes spend mapping one shared segment.",
+	.read = "Axes are logarithmic: a line of slope 1 means a cost proportional to the size. fork() "
+		 "copies page tables, so its time grows with what is mapped; huge pages need fewer "
+		 "tables. After fork, every write to a private page takes a copy-on-write fault.",
+	.csv = fork_csv,
+	.figures = fork_figures,
 	.prepare = prepare,
 	.measure = measure,
 	.release = release,
+	.draw = draw,
 };
+

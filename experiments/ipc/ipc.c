@@ -11,13 +11,14 @@
  * difference could be measured. */
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "experiments/bandwidth/bandwidth.h"
-#include "cli/commands.h"
+#include "harness/selection.h"
 #include "base/common.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
@@ -31,6 +32,29 @@
 #include "plots/csvplot.h"
 #include "experiments/ipc/ipc_plot.h"
 #include "plots/plot.h"
+
+/* The ipc experiment's own options. */
+struct ipc_settings {
+	long rounds;
+	const char *sizes;
+};
+
+#define AT(field) offsetof(struct ipc_settings, field)
+static const struct option_def ipc_options[] = {
+	{ "rounds", 0, OPT_LONG, "N", NULL, 1, 1000,
+	  "interleaved rounds: every sharing kind, latency and bandwidth, once per round (default: 8)", AT(rounds) },
+	{ "sizes", 0, OPT_STRING, "SIZES", NULL, 0, 0,
+	  "the stream copy's ring, one size in bytes; K, M, G are KiB, MiB, GiB (default 1M)", AT(sizes) },
+};
+#undef AT
+
+static const char *const ipc_shared_options[] = {
+	"cpus", "kernel", "agents", "home", "pause", "samples", "precision", "time-limit", "sample-us", "watchdog", "seed", "output", "topology", "quiet", "help", NULL,
+};
+
+static const char *const ipc_csv[] = { "ipc-summary.csv", "ipc.csv", NULL };
+static const char *const ipc_figures[] = { "ipc.png", "ipc-bandwidth.png", NULL };
+
 
 /* The stream copy's ring unless --sizes names another size. 1 MiB spans 256
  * base pages, more than an L1 TLB maps, so a difference in page size between
@@ -126,7 +150,7 @@ static int parse_kinds(const char *cmd, const char *list, struct ipc_plan *p)
  * IPC_STREAM_BYTES) and the chunk handed over at a time, chosen as `cohmap
  * bandwidth` chooses it: a power of two up to a quarter of L1d, so the chunk
  * just written and the consumer's copy of it both fit in L1. */
-static int choose_stream(const char *cmd, const struct options *o, const struct topology *t,
+static int choose_stream(const char *cmd, const struct ipc_settings *own, const struct topology *t,
 			 struct ipc_plan *p, char *skip_reason, int *rc)
 {
 	char err[ERRLEN], label[32];
@@ -134,16 +158,16 @@ static int choose_stream(const char *cmd, const struct options *o, const struct 
 	size_t requested = IPC_STREAM_BYTES;
 	while (wanted * 2 <= (t->l1d_bytes ? t->l1d_bytes / 4 : 64 * line))
 		wanted *= 2;
-	if (o->sizes) {
+	if (own->sizes) {
 		uint64_t sizes[64];
-		int n = sizes_parse(o->sizes, sizes, 64, err);
+		int n = sizes_parse(own->sizes, sizes, 64, err);
 		if (n < 0) {
 			fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 			return -1;
 		}
 		if (n != 1) {
 			fprintf(stderr, "cohmap %s: --sizes takes one size here, the stream copy's ring "
-				"(got '%s')\n", cmd, o->sizes);
+				"(got '%s')\n", cmd, own->sizes);
 			return -1;
 		}
 		requested = (size_t)sizes[0];
@@ -152,7 +176,7 @@ static int choose_stream(const char *cmd, const struct options *o, const struct 
 	if (p->stream_bytes == 0) {
 		format_bytes(2 * ring_min_chunk(line), label, sizeof label);
 		fprintf(stderr, "cohmap %s: --sizes %s is below the smallest ring (%s: two chunks of two "
-			"cache lines)\n", cmd, o->sizes, label);
+			"cache lines)\n", cmd, own->sizes, label);
 		return -1;
 	}
 	struct ring_job job = { .consumer = &stream_copy, .buffer_bytes = p->stream_bytes,
@@ -176,9 +200,10 @@ static int choose_stream(const char *cmd, const struct options *o, const struct 
 	return 0;
 }
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **out, char *skip_reason)
 {
+	const struct ipc_settings *own = settings;
 	char err[ERRLEN];
 	struct ipc_plan *p = calloc(1, sizeof *p);
 	int *cpus = calloc((size_t)t->ncpus, sizeof *cpus);
@@ -195,7 +220,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	}
 	if (parse_kinds(cmd, o->agents, p) != 0)
 		goto fail;
-	if ((n = command_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0) {
+	if ((n = choose_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0) {
 		/* The suite on a one-CPU machine skips; asked for directly, it fails. */
 		snprintf(skip_reason, ERRLEN, "needs two usable CPUs");
 		goto fail;
@@ -207,7 +232,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	p->npairs = representative_pairs(t, cpus, n, p->pairs);
 	/* Fewer than 6 rounds can never pass a sign test at 5%: unless told
 	 * otherwise, take 8. */
-	p->rounds = o->rounds > 0 ? o->rounds : 8;
+	p->rounds = own->rounds > 0 ? own->rounds : 8;
 	p->seed = o->seed >= 0 ? (unsigned long)o->seed : (unsigned long)(monotonic_ns() & 0xffffffffu);
 	p->measure = (struct measure_options){
 		.pause = o->pause,
@@ -218,7 +243,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		.watchdog_s = o->watchdog_s,
 		.line_size = (size_t)t->line_size,
 	};
-	if (choose_stream(cmd, o, t, p, skip_reason, &rc) != 0)
+	if (choose_stream(cmd, own, t, p, skip_reason, &rc) != 0)
 		goto fail;
 	free(cpus);
 	*out = p;
@@ -682,10 +707,41 @@ out:
 	return rc;
 }
 
+static int redraw(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	(void)t, (void)stat;
+	const char *images[IPC_CHART_COUNT + 1];
+	return plot_ipc_charts(dir, images, err) == IPC_CHART_COUNT ? IPC_CHART_COUNT : -1;
+}
+
 const struct experiment experiment_ipc = {
 	.name = "ipc",
-	.summary = "threads against processes: the same handoff and stream copy with each kind of shared memory",
+	.summary = "threads against processes (fork-shared, sysv, posix, memfd): latency and stream copy "
+		   "bandwidth, interleaved (ipc.csv, ipc.png, ipc-bandwidth.png)",
+	.examples = "  cohmap ipc                              # all kinds, one pair per class, 8 rounds\n"
+		    "  cohmap ipc --agents thread,sysv --rounds 20\n"
+		    "  cohmap ipc -k cas_bounce -c S0:0-3\n"
+		    "  cohmap ipc --sizes 8M                  # the stream copy through an 8 MiB ring (default 1M)\n",
+	.shared_options = ipc_shared_options,
+	.options = ipc_options,
+	.option_count = ARRAY_SIZE(ipc_options),
+	.settings_size = sizeof(struct ipc_settings),
+	.title = "Threads against processes",
+	.shows = "The same cache-line handoff (latency) and the same stream copy (a producer writes a "
+		 "ring, the consumer copies it out: bandwidth) on the same CPU pairs, with the two agents "
+		 "as threads of one process and as processes sharing memory through fork + MAP_SHARED, "
+		 "SysV shm, POSIX shm and a memfd, all interleaved round by round in a shuffled order so "
+		 "that a change of the machine touches every kind alike. The result is each kind's "
+		 "difference to threads in the same round, one chart per measure.",
+	.read = "A difference whose spread over the rounds straddles zero, or a sign test that finds "
+		 "none, means none could be measured: the coherence protocol moves cache lines and does "
+		 "not know which process owns them. A real difference points at placement (NUMA node, "
+		 "page size), not at threads or processes.",
+	.csv = ipc_csv,
+	.figures = ipc_figures,
 	.prepare = prepare,
 	.measure = measure,
 	.release = release,
+	.draw = redraw,
 };
+

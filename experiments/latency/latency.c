@@ -1,16 +1,26 @@
 /* The latency experiment's options: which kernels, CPUs, home node, and how
  * precisely to measure. The measuring itself is in experiments/latency/latency_matrix.c. */
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/common.h"
-#include "cli/commands.h"
+#include "harness/selection.h"
 #include "experiments/experiment.h"
 #include "experiments/latency/latency.h"
+#include "plots/plot.h"
 #include "kernels/registry.h"
+
+static const char *const latency_shared_options[] = {
+	"cpus", "kernel", "home", "pause", "samples", "precision", "time-limit", "sample-us", "watchdog", "stat", "seed", "events", "agents", "output", "topology", "resume", "quiet", "help", NULL,
+};
+
+static const char *const latency_csv[] = { "latency.csv", NULL };
+static const char *const latency_figures[] = { "latency-%s.png", NULL };
+
 
 static const char *kernel_name(int i)
 {
@@ -29,7 +39,7 @@ static int choose_kernels(const char *cmd, const char *list, const struct kernel
 	}
 	const struct name_choice c = { "kernel", "--kernel", "kernel", NULL, kernel_count, kernel_name };
 	int index[64];
-	n = command_choose(cmd, &c, list, index, max < 64 ? max : 64);
+	n = choose_names(cmd, &c, list, index, max < 64 ? max : 64);
 	for (int i = 0; i < n; i++)
 		chosen[i] = kernel_registry[index[i]];
 	return n;
@@ -45,9 +55,10 @@ static void release(void *arg)
 	free(plan);
 }
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **out, char *skip_reason)
 {
+	(void)settings;
 	(void)skip_reason;
 	char err[ERRLEN];
 	struct latency_plan *plan = calloc(1, sizeof *plan);
@@ -99,7 +110,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	plan->stat = o->stat;
 	if ((plan->nkernels = choose_kernels(cmd, o->kernels, kernels, kernel_count)) < 0)
 		goto fail;
-	if ((plan->ncpus = command_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0)
+	if ((plan->ncpus = choose_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0)
 		goto fail;
 	if (parse_home(o->home, t, &plan->home, &plan->home_node, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
@@ -168,10 +179,38 @@ static int measure(struct run *r, void *arg, double budget_s)
 	return latency_experiment(r, plan);
 }
 
+static int draw(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	return plot_latency_heatmaps(dir, t, stat, err);
+}
+
 const struct experiment experiment_latency = {
 	.name = "latency",
-	.summary = "core-to-core latency matrix of the handoff kernels",
+	.summary = "core-to-core latency matrix and heatmaps (latency.csv, latency-<kernel>.png)",
+	.examples = "  cohmap latency                          # all CPUs, all latency kernels\n"
+		    "  cohmap latency -c 0,1 -k load_store -n 200 --seed 7\n"
+		    "  cohmap latency -c S0:0-7 --home second --stat min\n"
+		    "  cohmap latency -c 0,1 --events auto      # coherence counters against the model\n"
+		    "  cohmap latency -c 0,1 --agents sysv      # agents as processes sharing SysV shm\n"
+		    "  cohmap latency -c N:0-15 --precision 1 --time-limit 0.5 -o results/quiet-box\n"
+		    "  cohmap latency --resume results/quiet-box   # after Ctrl-C: measure what is missing\n",
+	.shared_options = latency_shared_options,
+	.title = "Core-to-core latency",
+	.shows = "Two agents pinned to two CPUs hand one cache line back and forth. Each cell is the "
+		 "one-way time for the line to travel from the initiator (row) to the responder (column): "
+		 "the median over many timed batches of round trips, halved. The kernels take the line in "
+		 "different ways: plain loads and stores (load_store) or atomic read-modify-writes "
+		 "(cas_bounce, faa_bounce, xchg_bounce).",
+	.read = "CPUs are in topology order, so every socket, die and L3 group is a block along the "
+		 "diagonal; thick lines separate sockets, dashed lines L3 groups. Cells inside a block "
+		 "should be cheap and alike, cells between blocks show what crossing that boundary costs. "
+		 "A row or column that stands out points at one CPU (or a vCPU the hypervisor moved). "
+		 "Grey cells have no value: the diagonal and failed pairs.",
+	.csv = latency_csv,
+	.figures = latency_figures,
 	.prepare = prepare,
 	.measure = measure,
 	.release = release,
+	.draw = draw,
 };
+

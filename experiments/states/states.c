@@ -5,13 +5,14 @@
 #include <errno.h>
 #include <math.h>
 #include <numa.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
+#include "harness/selection.h"
 #include "base/common.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
@@ -20,6 +21,33 @@
 #include "experiments/states/states.h"
 #include "plots/plot.h"
 #include "experiments/states/states_plot.h"
+
+/* The states experiment's own options. */
+struct states_settings {
+	bool all_pairs;
+	const char *invalidate;
+	long lines;
+};
+
+#define AT(field) offsetof(struct states_settings, field)
+static const struct option_def states_options[] = {
+	{ "all-pairs", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	  "every ordered pair of the CPUs, one heatmap per kernel (default: one pair per pair class)", AT(all_pairs) },
+	{ "invalidate", 0, OPT_STRING, "HOW", "auto", 0, 0,
+	  "how lines are made Invalid: auto (clflushopt, else clflush, by CPUID), clflushopt, clflush, "
+	  "or evict (stream a buffer twice the LLC)", AT(invalidate) },
+	{ "lines", 0, OPT_LONG, "N", NULL, 1, 65536,
+	  "lines per sample, the length of the timed chain (default: a quarter of the L1d's lines)", AT(lines) },
+};
+#undef AT
+
+static const char *const states_shared_options[] = {
+	"cpus", "kernel", "home", "pause", "samples", "precision", "time-limit", "watchdog", "stat", "seed", "events", "output", "topology", "quiet", "help", NULL,
+};
+
+static const char *const states_csv[] = { "states.csv", NULL };
+static const char *const states_figures[] = { "states.png", "states-%s.png", NULL };
+
 
 /* Lines per sample: a quarter of the L1d's lines. The lines sit two apart,
  * so they use half the L1's sets; a quarter keeps the owner's whole set in
@@ -83,7 +111,7 @@ static int choose_kernels(const char *cmd, const char *list, struct states_plan 
 	const struct name_choice c = { "state kernel", "--kernel", "kernel", NULL, state_kernel_count,
 				       state_kernel_name };
 	int *index = malloc((size_t)state_kernel_count * sizeof *index);
-	int n = index ? command_choose(cmd, &c, list, index, state_kernel_count) : -1;
+	int n = index ? choose_names(cmd, &c, list, index, state_kernel_count) : -1;
 	for (int i = 0; i < n; i++)
 		p->kernels[p->nkernels++] = state_kernel_registry[index[i]];
 	free(index);
@@ -179,9 +207,10 @@ static int choose_invalidation(const char *cmd, const char *text, const struct t
 	return EXIT_DONE;
 }
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **out,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **out, char *skip_reason)
 {
+	const struct states_settings *own = settings;
 	char err[ERRLEN];
 	struct states_plan *p = calloc(1, sizeof *p);
 	if (p == NULL || !(p->kernels = calloc((size_t)state_kernel_count, sizeof *p->kernels)) ||
@@ -197,7 +226,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 	p->stat = o->stat;
 	if (choose_kernels(cmd, o->kernels, p) != 0)
 		goto fail;
-	if ((p->ncpus = command_cpus(cmd, o, t, p->cpus, t->ncpus, 2)) < 0)
+	if ((p->ncpus = choose_cpus(cmd, o, t, p->cpus, t->ncpus, 2)) < 0)
 		goto fail;
 	if (parse_home(o->home, t, &p->home, &p->home_node, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
@@ -208,7 +237,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		goto fail;
 	}
 	p->events_option = o->events;
-	long lines = o->lines;
+	long lines = own->lines;
 	if (lines == 0) {
 		lines = t->l1d_bytes ? (long)(t->l1d_bytes / LINES_PER_L1D_FRACTION / (size_t)t->line_size)
 				     : LINES_WITHOUT_L1D_SIZE;
@@ -227,8 +256,8 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 				     : (monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu,
 		.events = &p->events,
 	};
-	p->invalidate_option = o->invalidate;
-	int rc = choose_invalidation(cmd, o->invalidate, t, &p->options, skip_reason);
+	p->invalidate_option = own->invalidate;
+	int rc = choose_invalidation(cmd, own->invalidate, t, &p->options, skip_reason);
 	for (int i = 0; i < p->nkernels; i++)
 		p->needs_invalidation |= states_uses_invalidation(p->kernels[i]->state);
 	if (rc == EXIT_USAGE)
@@ -237,7 +266,7 @@ static int prepare(const char *cmd, const struct options *o, const struct topolo
 		release(p);
 		return EXIT_SKIPPED;
 	}
-	p->all_pairs = o->all_pairs;
+	p->all_pairs = own->all_pairs;
 	p->npairs = states_choose_pairs(t, p->cpus, p->ncpus, p->all_pairs, p->pairs);
 	*out = p;
 	return EXIT_DONE;
@@ -744,10 +773,41 @@ out:
 	return exit_code;
 }
 
+static int draw(const char *dir, const struct topology *t, const char *stat, char *err)
+{
+	struct states_plot_files files;
+	int n = plot_states(dir, t, stat, &files, err);
+	if (n >= 0)
+		states_plot_files_free(&files);
+	return n;
+}
+
 const struct experiment experiment_states = {
 	.name = "states",
-	.summary = "cost of a load, store, CAS and fetch-and-add by the state of the line (M/E/S/I, local)",
+	.summary = "cost of load/store/CAS/fetch-and-add by line state: M, E, S, I, local (states.csv, states.png)",
+	.examples = "  cohmap states                           # one pair per pair class, every state kernel\n"
+		    "  cohmap states -c 0,1 -n 200 --seed 7\n"
+		    "  cohmap states -k load_from_modified,load_from_invalid,load_local --all-pairs\n"
+		    "  cohmap states -c S0:0-7 --invalidate evict --lines 64\n"
+		    "  cohmap states -c 0,1 --events auto      # the requester's coherence counters per access\n"
+		    "-n and --time-limit count per kernel of a pair: each round measures every kernel once.\n",
+	.shared_options = states_shared_options,
+	.options = states_options,
+	.option_count = ARRAY_SIZE(states_options),
+	.settings_size = sizeof(struct states_settings),
+	.title = "Cost by line state (MESI)",
+	.shows = "A requester CPU loads, stores, compare-and-swaps or fetch-and-adds lines that an owner "
+		 "CPU holds Modified, Exclusive or Shared, lines no cache holds (Invalid), and its own "
+		 "lines, in nanoseconds per access.",
+	.read = "Compare one access across states: the requester's own lines are the floor; a load from "
+		 "a Modified line must fetch the dirty data from the owner's cache; a store to a Shared "
+		 "line must first invalidate every other copy; an Invalid line comes from memory or the "
+		 "last-level cache. The gaps between the bars are the protocol's work.",
+	.csv = states_csv,
+	.figures = states_figures,
 	.prepare = prepare,
 	.measure = measure,
 	.release = release,
+	.draw = draw,
 };
+

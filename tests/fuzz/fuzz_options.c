@@ -15,27 +15,27 @@
 #include "base/common.h"
 #include "base/options.h"
 
-#define COMMAND_ENTRY(name) &command_##name,
-static const struct command *const commands[] = { COHMAP_COMMANDS(COMMAND_ENTRY) };
-#undef COMMAND_ENTRY
-
 #define MAX_ARGS 64
 
-static void check_ranges(const struct command *cmd, const struct options *o)
+/* Every number of every set, shared and the experiment's own. */
+static void check_ranges(const struct command *cmd, struct options *o)
 {
-	for (const char *const *name = cmd->options; *name; name++) {
-		const struct option_def *d = option_find(*name);
-		const char *field = (const char *)o + d->offset;
-		double v;
-		if (d->type == OPT_LONG)
-			v = (double)*(const long *)(const void *)field;
-		else if (d->type == OPT_DOUBLE)
-			v = *(const double *)(const void *)field;
-		else
-			continue;
-		/* Unset (0, or -1 for --seed) or inside the row's range. */
-		if (!(v == 0 || v == -1 || (v >= d->min && v <= d->max)) || isnan(v))
-			abort();
+	struct option_set sets[2];
+	int n = command_option_sets(cmd, o, o->settings, sets);
+	for (int k = 0; k < n; k++) {
+		int count = sets[k].names ? 0 : sets[k].count;
+		while (sets[k].names && sets[k].names[count])
+			count++;
+		for (int i = 0; i < count; i++) {
+			const struct option_def *d = sets[k].names ? option_find(sets[k].names[i])
+								   : &sets[k].rows[i];
+			if (d->type != OPT_LONG && d->type != OPT_DOUBLE)
+				continue;
+			double v = option_number(d, sets[k].values);
+			/* Unset (0, or -1 for --seed) or inside the row's range. */
+			if (!(v == 0 || v == -1 || (v >= d->min && v <= d->max)) || isnan(v))
+				abort();
+		}
 	}
 }
 
@@ -49,10 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(text, data, size);
 	text[size] = '\0';
-	const struct command *cmd = commands[data[0] % ARRAY_SIZE(commands)];
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (strcmp(text, commands[i]->name) == 0)
-			cmd = commands[i];
+	const struct command *cmd = command_table[data[0] % command_count];
+	if (command_find(text))
+		cmd = command_find(text);
 	argv[argc++] = (char *)cmd->name;
 	char *p = text + strlen(text) + 1; /* past the command word */
 	for (; p < text + size && argc < MAX_ARGS + 1; p += strlen(p) + 1)
@@ -65,10 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *copy[MAX_ARGS + 2];
 		/* getopt permutes argv; each round gets the original order. */
 		memcpy(copy, argv, sizeof copy);
-		if (options_parse(cmd, argc, copy, &o, &first) == 0) {
+		if (command_parse(cmd, argc, copy, &o, &first) == 0) {
 			if (first < 1 || first > argc)
 				abort();
 			check_ranges(cmd, &o);
+			free(o.settings);
 		}
 	}
 	free(text);

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "experiments/bandwidth/bandwidth.h"
+#include "harness/selection.h"
 #include "cli/commands.h"
-#include "experiments/experiment.h"
 #include "base/memory.h"
 #include "kernels/stream.h"
 
@@ -284,11 +284,12 @@ static int prepare_with(const char *const *args, int nargs, void **plan)
 	struct topology t = { 0 };
 	for (int i = 0; i < nargs; i++)
 		argv[i] = (char *)args[i];
-	assert_int_equal(options_parse(&command_bandwidth, nargs, argv, &o, &first), 0);
-	assert_int_equal(command_topology("bandwidth", &o, &t), EXIT_DONE);
+	assert_int_equal(command_parse(command_find("bandwidth"), nargs, argv, &o, &first), 0);
+	assert_int_equal(load_topology("bandwidth", &o, &t), EXIT_DONE);
 	*plan = NULL;
-	int rc = experiment_bandwidth.prepare("bandwidth", &o, &t, plan, skip);
+	int rc = experiment_bandwidth.prepare("bandwidth", &o, o.settings, &t, plan, skip);
 	topology_free(&t);
+	free(o.settings);
 	return rc;
 }
 

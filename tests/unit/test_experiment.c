@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "base/common.h"
-#include "experiments/experiment.h"
+#include "cli/commands.h"
 #include "harness/results.h"
 #include "base/timing.h"
 
@@ -38,10 +38,10 @@ static int remove_tmpdir(void **state)
 static double shares[4];
 static int measured;
 
-static int prepare(const char *cmd, const struct options *o, const struct topology *t, void **plan,
-		   char *skip_reason)
+static int prepare(const char *cmd, const struct options *o, const void *settings,
+		   const struct topology *t, void **plan, char *skip_reason)
 {
-	(void)cmd, (void)o, (void)t, (void)skip_reason;
+	(void)cmd, (void)o, (void)settings, (void)t, (void)skip_reason;
 	*plan = NULL;
 	return EXIT_DONE;
 }
@@ -70,10 +70,16 @@ static int record(struct run *r, void *plan, double budget_s)
 	return EXIT_DONE;
 }
 
-static const struct experiment overrunning = { "overrun", "spends more than the budget", prepare,
-					       overrun, release };
-static const struct experiment recording = { "record", "records its share", prepare, record,
-					     release };
+static const struct experiment overrunning = { .name = "overrun",
+					       .summary = "spends more than the budget",
+					       .prepare = prepare,
+					       .measure = overrun,
+					       .release = release };
+static const struct experiment recording = { .name = "record",
+					     .summary = "records its share",
+					     .prepare = prepare,
+					     .measure = record,
+					     .release = release };
 
 static int run_suite(const char *name, double budget_s)
 {
@@ -87,7 +93,8 @@ static int run_suite(const char *name, double budget_s)
 	struct options o = { .topology = topology, .output = output, .quiet = true,
 			     .command_argc = 2, .command_argv = argv };
 	measured = 0;
-	return run_experiments("run", &o, list, 3, budget_s);
+	void *const settings[] = { NULL, NULL, NULL };
+	return run_experiments("run", &o, list, settings, 3, budget_s);
 }
 
 /* A share of 0 tells an experiment it has no budget at all (fork then plans
@@ -123,8 +130,8 @@ static int partial_then_unwritable(struct run *r, void *plan, double budget_s)
 	return mkdir(path, 0755) == 0 ? EXIT_PARTIAL : EXIT_DONE;
 }
 
-static const struct experiment unwritable = { "unwritable", "blocks meta.json", prepare,
-					      partial_then_unwritable, release };
+static const struct experiment unwritable = { .name = "unwritable", .summary = "blocks meta.json", .prepare = prepare,
+						.measure = partial_then_unwritable, .release = release };
 
 /* "Partial" is for pictures missing next to complete results; a run whose
  * meta.json cannot be finished has no complete record: exit 1, the error
@@ -145,7 +152,8 @@ static void a_final_meta_json_that_cannot_be_written_fails_the_run(void **state)
 	fflush(stderr);
 	int saved = dup(STDERR_FILENO);
 	assert_non_null(freopen(errors, "w", stderr));
-	int rc = run_experiments("run", &o, list, 1, 0);
+	void *const settings[] = { NULL };
+	int rc = run_experiments("run", &o, list, settings, 1, 0);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);

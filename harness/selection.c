@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/commands.h"
+#include "harness/selection.h"
 #include "base/common.h"
 
-int command_topology(const char *cmd, const struct options *o, struct topology *t)
+int load_topology(const char *cmd, const struct options *o, struct topology *t)
 {
 	char err[ERRLEN];
 	if (o->topology) {
@@ -23,7 +23,7 @@ int command_topology(const char *cmd, const struct options *o, struct topology *
 	return EXIT_DONE;
 }
 
-int command_cpus(const char *cmd, const struct options *o, const struct topology *t, int *cpus,
+int choose_cpus(const char *cmd, const struct options *o, const struct topology *t, int *cpus,
 		 int max, int at_least)
 {
 	char err[ERRLEN];
@@ -52,7 +52,7 @@ int command_cpus(const char *cmd, const struct options *o, const struct topology
 	return n;
 }
 
-int command_choose(const char *cmd, const struct name_choice *c, const char *list, int *chosen,
+int choose_names(const char *cmd, const struct name_choice *c, const char *list, int *chosen,
 		   int max)
 {
 	char *copy = strdup(list), *save = NULL;
