@@ -81,6 +81,14 @@ double option_number(const struct option_def *d, const void *values)
 	return NAN;
 }
 
+int option_check_stat(const char *cmd, const char *stat)
+{
+	if (strcmp(stat, "median") == 0 || strcmp(stat, "min") == 0)
+		return 0;
+	fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, stat);
+	return -1;
+}
+
 /* Stores text as the option's value; prints the one-line error itself. */
 static int set_value(const char *cmd, const struct option_def *d, const char *text, void *values)
 {

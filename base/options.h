@@ -76,6 +76,9 @@ void options_usage(const char *cmd, const char *args, const char *summary,
 const struct option_def *option_find(const char *name);
 /* The row of a set by option name, or NULL. */
 const struct option_def *option_set_find(const struct option_set *set, const char *name);
+/* --stat: the statistic a plot shows, median or min. Returns 0, or -1
+ * after "cohmap CMD: --stat must be median or min (got 'x')" on stderr. */
+int option_check_stat(const char *cmd, const char *stat);
 /* A row's value in values, as a number (for range checks). */
 double option_number(const struct option_def *d, const void *values);
 

@@ -70,3 +70,12 @@ bool median_is_precise(const struct summary *s, double rel)
 {
 	return s->ci95_low >= s->median * (1 - rel) && s->ci95_high <= s->median * (1 + rel);
 }
+
+double median_of(double *values, long n)
+{
+	if (n <= 0)
+		return NAN;
+	struct summary s;
+	summarize(values, n, &s);
+	return s.median;
+}

@@ -24,5 +24,7 @@ void summarize(double *values, long n, struct summary *s);
 
 /* True when the 95% interval of the median lies within +-rel of the median. */
 bool median_is_precise(const struct summary *s, double rel);
+/* The median of n values (sorted in place), NAN when n <= 0. */
+double median_of(double *values, long n);
 
 #endif

@@ -9,11 +9,6 @@
 
 #include "base/common.h"
 
-#define EXPERIMENT_ENTRY(name) &experiment_##name,
-const struct experiment *const experiment_registry[] = { COHMAP_EXPERIMENTS(EXPERIMENT_ENTRY) };
-#undef EXPERIMENT_ENTRY
-const int experiment_count = ARRAY_SIZE(experiment_registry);
-
 /* `cohmap <experiment>`: that one experiment, no budget. */
 static int measure_one(const struct command *cmd, struct options *o, int argc, char **argv)
 {

@@ -665,3 +665,11 @@ out:
 	if (pool == &own)
 		ring_pool_release(&own);
 }
+
+size_t ring_fit(size_t requested, size_t wanted_chunk, size_t line_size, size_t *chunk)
+{
+	*chunk = ring_chunk_for(requested, wanted_chunk, line_size);
+	if (*chunk == 0)
+		return 0;
+	return requested / *chunk * *chunk;
+}

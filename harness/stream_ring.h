@@ -85,4 +85,9 @@ void ring_measure(const struct ring_job *job, const struct measure_options *o,
 		  const struct clock_info *clock, const struct ring_test_hook *hook,
 		  struct ring_pool *pool, struct ring_result *out);
 
+/* The ring geometry for a requested size: the chunk (wanted, or half the
+ * size when smaller) and the size rounded down to whole chunks. Returns the
+ * buffer size, 0 when it cannot hold two chunks. */
+size_t ring_fit(size_t requested, size_t wanted_chunk, size_t line_size, size_t *chunk);
+
 #endif

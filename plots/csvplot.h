@@ -12,4 +12,13 @@
 int plot_csv_figure(const char *script, const char *dir, const char *csv, const char *image,
 		    const char *const *extra, char *err);
 
+/* The figures of one CSV, one image per entry of images, each drawn with its
+ * own assignment (own[i]) after stat='STAT' and, when list is not NULL,
+ * LIST_NAME='LIST'. A CSV without an ok row draws nothing (a run whose
+ * budget ran out before the first point). Fills drawn with the images made,
+ * NULL-terminated; returns how many, or -1 with a message. */
+int plot_csv_figures(const char *script, const char *dir, const char *csv, const char *list_name,
+		      const char *list, const char *stat, const char *const *images,
+		      const char *const *own, int count, const char **drawn, char *err);
+
 #endif

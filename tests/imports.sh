@@ -7,15 +7,18 @@
 # With --levels it also prints each file's import level (0 = imports nothing
 # of cohmap) and the deepest chain.
 #
-# usage: tests/imports.sh [--levels] BUILD_DIR     (e.g. build/release)
+# usage: tests/imports.sh [--levels] BUILD_DIR     (from the source root;
+#        BUILD_DIR e.g. build/release)
 set -euo pipefail
 
 levels=0
 if [ "${1:-}" = --levels ]; then levels=1; shift; fi
 build=${1:?usage: tests/imports.sh [--levels] BUILD_DIR}
+src=$(pwd)
 cd "$build"
+# Objects of the sources that exist (a removed file's object may linger).
 mapfile -t objs < <(find . -name '*.o' ! -path './tests/*' ! -path './bench/*' ! -name 'fuzz_*' \
-	| sed 's|^\./||' | sort)
+	| sed 's|^\./||' | sort | while read -r o; do [ -f "$src/${o%.o}.c" ] && echo "$o"; done)
 [ "${#objs[@]}" -gt 0 ] || { echo "imports: no objects under $build (build first)" >&2; exit 2; }
 
 tmp=$(mktemp -d)

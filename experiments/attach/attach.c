@@ -28,7 +28,7 @@
 #include "base/sizelist.h"
 #include "base/stats.h"
 #include "kernels/attach.h"
-#include "experiments/channels/channels_plot.h"
+#include "experiments/attach/attach_plot.h"
 #include "plots/plot.h"
 
 /* The attach experiment's own options. */

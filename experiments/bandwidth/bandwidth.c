@@ -242,7 +242,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	for (int i = 0; i <= plan->nsizes; i++) {
 		bool matrix = i == plan->nsizes;
 		size_t chunk, requested = matrix ? plan->matrix_bytes : plan->sizes[i];
-		probe.buffer_bytes = bandwidth_fit(requested, plan->chunk_bytes, line, &chunk);
+		probe.buffer_bytes = ring_fit(requested, plan->chunk_bytes, line, &chunk);
 		size_t need = ring_memory_needed(&probe, &plan->measure);
 		bool given = matrix ? own->matrix_size != NULL : plan->sizes_given;
 		if (given && need > limit) {

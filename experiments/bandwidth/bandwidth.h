@@ -6,7 +6,8 @@
 #ifndef COHMAP_BANDWIDTH_H
 #define COHMAP_BANDWIDTH_H
 
-#include "experiments/latency/latency.h"
+#include "harness/placement.h"
+#include "harness/results.h"
 #include "harness/stream_ring.h"
 
 #define BANDWIDTH_MAX_SIZES 64
@@ -40,10 +41,6 @@ struct bandwidth_plan {
 int bandwidth_default_sizes(const struct topology *t, const int *cpus, int ncpus, size_t *sizes,
 			    int max);
 
-/* The ring geometry for a requested size: the chunk (wanted, or half the
- * size when smaller) and the size rounded down to whole chunks. Returns the
- * buffer size, 0 when it cannot hold two chunks. */
-size_t bandwidth_fit(size_t requested, size_t wanted_chunk, size_t line_size, size_t *chunk);
 
 /* Parses COHMAP_TEST_CORRUPT ("payload:N" or "sequence:N"), the test hook
  * that corrupts chunks on purpose. Returns 0 (hook zeroed when unset), -1

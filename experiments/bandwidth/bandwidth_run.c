@@ -109,13 +109,6 @@ int bandwidth_default_sizes(const struct topology *t, const int *cpus, int ncpus
 	return count;
 }
 
-size_t bandwidth_fit(size_t requested, size_t wanted_chunk, size_t line_size, size_t *chunk)
-{
-	*chunk = ring_chunk_for(requested, wanted_chunk, line_size);
-	if (*chunk == 0)
-		return 0;
-	return requested / *chunk * *chunk;
-}
 
 int bandwidth_parse_test_hook(const char *text, struct ring_test_hook *hook, char *err)
 {
@@ -173,7 +166,7 @@ long bandwidth_plan_jobs(const struct bandwidth_plan *p, const struct topology *
 		return -1;
 	for (int k = 0; k < p->nconsumers; k++) {
 		for (int s = 0; s < p->nsizes; s++) {
-			size_t chunk, bytes = bandwidth_fit(p->sizes[s], p->chunk_bytes, line, &chunk);
+			size_t chunk, bytes = ring_fit(p->sizes[s], p->chunk_bytes, line, &chunk);
 			for (int i = -1; i < npairs; i++)
 				(*jobs)[n++] = (struct bandwidth_job){
 					.series = SERIES_SWEEP, .consumer = p->consumers[k],
@@ -182,7 +175,7 @@ long bandwidth_plan_jobs(const struct bandwidth_plan *p, const struct topology *
 					.bytes = bytes, .chunk = chunk,
 				};
 		}
-		size_t chunk, bytes = bandwidth_fit(p->matrix_bytes, p->chunk_bytes, line, &chunk);
+		size_t chunk, bytes = ring_fit(p->matrix_bytes, p->chunk_bytes, line, &chunk);
 		for (int a = 0; a < p->ncpus; a++)
 			for (int b = 0; b < p->ncpus; b++)
 				(*jobs)[n++] = (struct bandwidth_job){
@@ -494,7 +487,7 @@ static void print_summary(const struct run *r, const struct bandwidth_plan *p,
 		}
 		printf("\n");
 		for (int s = 0; s < p->nsizes; s++) {
-			size_t chunk, bytes = bandwidth_fit(p->sizes[s], p->chunk_bytes,
+			size_t chunk, bytes = ring_fit(p->sizes[s], p->chunk_bytes,
 							    (size_t)r->topology.line_size, &chunk);
 			char label[32];
 			format_bytes(bytes, label, sizeof label);
@@ -594,7 +587,7 @@ static void describe(struct run *r, const struct bandwidth_plan *p, const struct
 	char headline[ERRLEN] = "no measurement succeeded";
 	const struct stream_kernel *k = p->consumers[0];
 	const struct topology *t = &r->topology;
-	size_t chunk, bytes = bandwidth_fit(p->matrix_bytes, p->chunk_bytes, (size_t)t->line_size, &chunk);
+	size_t chunk, bytes = ring_fit(p->matrix_bytes, p->chunk_bytes, (size_t)t->line_size, &chunk);
 	double lo = INFINITY, hi = -INFINITY, self = NAN;
 	int lo_class = -1, hi_class = -1;
 	for (long i = 0; i < n; i++) {
@@ -694,7 +687,7 @@ int bandwidth_experiment(struct run *r, struct bandwidth_plan *p, double budget_
 		goto out;
 	}
 
-	size_t chunk, matrix = bandwidth_fit(p->matrix_bytes, p->chunk_bytes,
+	size_t chunk, matrix = ring_fit(p->matrix_bytes, p->chunk_bytes,
 					     (size_t)r->topology.line_size, &chunk);
 	struct reference ref = {
 		.log = json_array(), .run_started = monotonic_ns(),

@@ -11,8 +11,5 @@
 int plot_channels_figures(const char *dir, const char *channels, const char *stat,
 			  const char **images, char *err);
 
-/* DIR/attach.csv -> DIR/attach.png, DIR/attach-phases.png; as above. */
-int plot_attach_figures(const char *dir, const char *mappings, const char *stat,
-			const char **images, char *err);
 
 #endif

@@ -15,7 +15,7 @@
 #include "harness/agents.h"
 #include "base/common.h"
 #include "harness/counters.h"
-#include "experiments/latency/latency.h"
+#include "harness/placement.h"
 #include "harness/results.h"
 #include "kernels/falseshare.h"
 

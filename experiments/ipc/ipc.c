@@ -22,7 +22,7 @@
 #include "base/common.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
-#include "experiments/latency/latency.h"
+#include "harness/placement.h"
 #include "base/memory.h"
 #include "base/progress.h"
 #include "harness/stream_ring.h"
@@ -172,7 +172,7 @@ static int choose_stream(const char *cmd, const struct ipc_settings *own, const 
 		}
 		requested = (size_t)sizes[0];
 	}
-	p->stream_bytes = bandwidth_fit(requested, wanted, line, &p->stream_chunk);
+	p->stream_bytes = ring_fit(requested, wanted, line, &p->stream_chunk);
 	if (p->stream_bytes == 0) {
 		format_bytes(2 * ring_min_chunk(line), label, sizeof label);
 		fprintf(stderr, "cohmap %s: --sizes %s is below the smallest ring (%s: two chunks of two "

@@ -5,9 +5,8 @@
 #define COHMAP_LATENCY_H
 
 #include "harness/latency_pair.h"
+#include "harness/placement.h"
 #include "harness/results.h"
-
-enum home_policy { HOME_FIRST, HOME_SECOND, HOME_NODE };
 
 struct latency_plan {
 	const struct kernel **kernels;
@@ -26,9 +25,6 @@ struct latency_plan {
 	struct event_request events;
 };
 
-/* Parses --home: "first", "second" or a node number the topology knows. */
-int parse_home(const char *text, const struct topology *t, enum home_policy *policy,
-	       int *node, char *err);
 
 /* Rebuilds the plan of an earlier run from its meta.json (for --resume).
  * Returns 0, or -1 with a message. */

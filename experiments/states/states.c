@@ -16,7 +16,7 @@
 #include "base/common.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
-#include "experiments/latency/latency.h"
+#include "harness/placement.h"
 #include "base/progress.h"
 #include "experiments/states/states.h"
 #include "plots/plot.h"

@@ -134,18 +134,18 @@ static void a_ring_holds_two_whole_chunks_of_line_pairs(void **state)
 {
 	(void)state;
 	size_t chunk;
-	assert_int_equal(bandwidth_fit(1 << 20, 8192, 64, &chunk), 1 << 20);
+	assert_int_equal(ring_fit(1 << 20, 8192, 64, &chunk), 1 << 20);
 	assert_int_equal(chunk, 8192);
 	/* A chunk is whole line pairs. */
-	assert_int_equal(bandwidth_fit(1 << 20, 12300, 64, &chunk), (1 << 20) / 12288 * 12288);
+	assert_int_equal(ring_fit(1 << 20, 12300, 64, &chunk), (1 << 20) / 12288 * 12288);
 	assert_int_equal(chunk, 12288);
 	/* Small buffers use half their size as the chunk. */
-	assert_int_equal(bandwidth_fit(4096, 12288, 64, &chunk), 4096);
+	assert_int_equal(ring_fit(4096, 12288, 64, &chunk), 4096);
 	assert_int_equal(chunk, 2048);
 	/* Rounded down to whole chunks. */
-	assert_int_equal(bandwidth_fit(100000, 12288, 64, &chunk), 100000 / 12288 * 12288);
+	assert_int_equal(ring_fit(100000, 12288, 64, &chunk), 100000 / 12288 * 12288);
 	/* Too small for two chunks of two lines. */
-	assert_int_equal(bandwidth_fit(200, 12288, 64, &chunk), 0);
+	assert_int_equal(ring_fit(200, 12288, 64, &chunk), 0);
 }
 
 static void every_size_and_class_gets_a_job(void **state)
