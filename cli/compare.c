@@ -476,15 +476,6 @@ static json_t *side_description(const struct side *s)
 			 started, "topology_source", s->t.source);
 }
 
-static double median_of(double *values, long n)
-{
-	if (n == 0)
-		return NAN;
-	struct summary s;
-	summarize(values, n, &s);
-	return s.median;
-}
-
 static void print_number(double v)
 {
 	if (isfinite(v))

@@ -245,13 +245,6 @@ static bool enough(const struct attach_plan *p, long n, uint64_t started, const 
 	return n >= 6 && median_is_precise(&s, p->precision);
 }
 
-static double median_of(double *v, long n)
-{
-	struct summary s;
-	summarize(v, n, &s);
-	return s.median;
-}
-
 static void run_point(const struct attach_plan *p, const struct point *pt,
 		      const struct clock_info *clock, struct point_result *out)
 {

@@ -164,15 +164,6 @@ static void put_reason(char *buf, const char *reason)
 			*c = ';';
 }
 
-static double median_of(double *values, long n)
-{
-	struct summary s;
-	if (n <= 0)
-		return NAN;
-	summarize(values, n, &s);
-	return s.median;
-}
-
 static int emit(struct fork_ctx *c, const struct cell *cell, enum measure m, bool per_gib)
 {
 	char cells[FORK_COLUMNS][ERRLEN], err[ERRLEN];

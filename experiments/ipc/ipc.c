@@ -20,6 +20,7 @@
 #include "experiments/bandwidth/bandwidth.h"
 #include "harness/selection.h"
 #include "base/common.h"
+#include "base/stats.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
 #include "harness/placement.h"
@@ -315,20 +316,6 @@ static double sign_test_p(const double *diffs, int n)
 	}
 	p *= 2;
 	return m == 0 ? 1 : p > 1 ? 1 : p;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int n)
-{
-	if (n == 0)
-		return NAN;
-	qsort(v, (size_t)n, sizeof *v, compare_doubles);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ---- one measurement ---- */
