@@ -1,10 +1,15 @@
 #include "base/options.h"
 
+#include <stdint.h>
+#include <unistd.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/timing.h"
 
 #define AT(field) offsetof(struct options, field)
 
@@ -79,6 +84,13 @@ double option_number(const struct option_def *d, const void *values)
 	if (d->type == OPT_DOUBLE)
 		return *(const double *)(const void *)field;
 	return NAN;
+}
+
+unsigned long options_seed(const struct options *o)
+{
+	if (o->seed >= 0)
+		return (unsigned long)o->seed;
+	return (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
 }
 
 int option_check_stat(const char *cmd, const char *stat)

@@ -28,10 +28,8 @@ static int redraw(const struct command *cmd, struct options *o, int argc, char *
 		fprintf(stderr, "cohmap %s: %s is not a results directory\n", cmd->name, dir);
 		return EXIT_USAGE;
 	}
-	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
-		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd->name, o->stat);
+	if (option_check_stat(cmd->name, o->stat) != 0)
 		return EXIT_USAGE;
-	}
 	/* The pictures come from the CSV files and topology.txt, but a broken
 	 * meta.json means a broken directory (a run cut off, a bad copy): say so
 	 * rather than redraw it as if it were whole. A directory without one

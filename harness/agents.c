@@ -578,3 +578,23 @@ enum agents_outcome agents_run(enum agent_kind kind, const struct agent_spec *sp
 		free(start);
 	return outcome;
 }
+
+enum agents_verdict agents_verdict(enum agents_outcome outcome, const char *err, char *reason,
+				   size_t size)
+{
+	switch (outcome) {
+	case AGENTS_ABANDONED:
+		snprintf(reason, size, "%s", err);
+		return AGENTS_LEFT_RUNNING;
+	case AGENTS_NOT_STARTED:
+		snprintf(reason, size, "%s", err);
+		return AGENTS_FAILED;
+	case AGENTS_INTERRUPTED:
+		snprintf(reason, size, "interrupted");
+		return AGENTS_STOPPED;
+	case AGENTS_STALLED:
+	case AGENTS_FINISHED:
+		break;
+	}
+	return AGENTS_JUDGE;
+}

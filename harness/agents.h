@@ -71,6 +71,18 @@ enum agents_outcome {
 	AGENTS_NOT_STARTED,  /* could not start or pin an agent: see err */
 };
 
+/* The part of judging an outcome that every engine shares: what to do with
+ * the measurement, and its reason (err when an agent did not start or never
+ * stopped, "interrupted" when the user asked to stop). */
+enum agents_verdict {
+	AGENTS_JUDGE,        /* finished or stalled: the engine checks its roles' results */
+	AGENTS_FAILED,       /* not started */
+	AGENTS_STOPPED,      /* interrupted */
+	AGENTS_LEFT_RUNNING, /* abandoned: memory an agent may touch must stay mapped */
+};
+enum agents_verdict agents_verdict(enum agents_outcome outcome, const char *err, char *reason,
+				   size_t size);
+
 #define MAX_AGENTS 1024
 
 /* Runs n roles at once (2 for a pair; more for false sharing), each pinned to

@@ -387,20 +387,16 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 	out->same_page = region.same_page;
 	snprintf(out->pagemap_note, sizeof out->pagemap_note, "%s", region.pagemap_note);
 	out->round_trips_per_sample = s->batch;
-	switch (outcome) {
-	case AGENTS_ABANDONED:
+	switch (agents_verdict(outcome, err, out->reason, sizeof out->reason)) {
+	case AGENTS_LEFT_RUNNING:
 		/* A thread may still touch the session and region: keep them. */
-		snprintf(out->reason, sizeof out->reason, "%s", err);
 		return;
-	case AGENTS_NOT_STARTED:
-		snprintf(out->reason, sizeof out->reason, "%s", err);
+	case AGENTS_FAILED:
 		break;
-	case AGENTS_INTERRUPTED:
+	case AGENTS_STOPPED:
 		out->status = PAIR_INTERRUPTED;
-		snprintf(out->reason, sizeof out->reason, "interrupted");
 		break;
-	case AGENTS_STALLED:
-	case AGENTS_FINISHED:
+	case AGENTS_JUDGE:
 		if (s->failure != KERNEL_OK || outcome == AGENTS_STALLED ||
 		    results[0] != KERNEL_OK || results[1] != KERNEL_OK) {
 			describe_failure(s, cpu_a, cpu_b, out->reason, sizeof out->reason);
@@ -415,4 +411,19 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		break;
 	}
 	shared_region_destroy(&region);
+}
+
+struct measure_options measure_options_from(const struct options *o, enum agent_kind agents,
+					    size_t line_size)
+{
+	return (struct measure_options){
+		.agents = agents,
+		.pause = o->pause,
+		.fixed_samples = o->samples,
+		.precision = o->precision_pct / 100,
+		.time_limit_s = o->time_limit_s,
+		.sample_target_ns = o->sample_us * 1000,
+		.watchdog_s = o->watchdog_s,
+		.line_size = line_size,
+	};
 }

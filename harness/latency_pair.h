@@ -7,6 +7,7 @@
 
 #include "harness/agents.h"
 #include "base/common.h"
+#include "base/options.h"
 #include "harness/counters.h"
 #include "base/stats.h"
 #include "base/timing.h"
@@ -23,6 +24,11 @@ struct measure_options {
 	size_t line_size;        /* from the topology */
 	const struct event_request *events; /* counted by each agent; NULL: none */
 };
+
+/* The protocol options from the shared command line (-n, --precision,
+ * --time-limit, --sample-us, --watchdog, --pause); no events. */
+struct measure_options measure_options_from(const struct options *o, enum agent_kind agents,
+					    size_t line_size);
 
 enum pair_status {
 	PAIR_OK,

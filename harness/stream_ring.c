@@ -626,21 +626,17 @@ void ring_measure(const struct ring_job *job, const struct measure_options *o,
 
 	out->passes_per_sample = s->passes;
 	out->chunks_consumed = s->chunks;
-	switch (outcome) {
-	case AGENTS_ABANDONED:
+	switch (agents_verdict(outcome, err, out->reason, sizeof out->reason)) {
+	case AGENTS_LEFT_RUNNING:
 		/* An agent may still touch the memory: forget it, never free it. */
-		snprintf(out->reason, sizeof out->reason, "%s", err);
 		pool->ring.base = pool->priv.base = NULL;
 		return;
-	case AGENTS_NOT_STARTED:
-		snprintf(out->reason, sizeof out->reason, "%s", err);
+	case AGENTS_FAILED:
 		break;
-	case AGENTS_INTERRUPTED:
+	case AGENTS_STOPPED:
 		out->status = PAIR_INTERRUPTED;
-		snprintf(out->reason, sizeof out->reason, "interrupted");
 		break;
-	case AGENTS_STALLED:
-	case AGENTS_FINISHED:
+	case AGENTS_JUDGE:
 		if (s->failure != KERNEL_OK) {
 			out->wrong_data = s->wrong_data;
 			snprintf(out->reason, sizeof out->reason, "%s", s->detail);

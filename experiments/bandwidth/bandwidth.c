@@ -135,10 +135,8 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		goto fail;
 	}
 	plan->cpus = cpus;
-	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
-		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, o->stat);
+	if (option_check_stat(cmd, o->stat) != 0)
 		goto fail;
-	}
 	plan->stat = o->stat;
 
 	plan->producer = stream_kernel_find(own->producer);
@@ -219,16 +217,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	    size_option(cmd, "matrix-size", own->matrix_size, 2 * min_chunk, &plan->matrix_bytes) != 0)
 		goto fail;
 
-	plan->measure = (struct measure_options){
-		.agents = (enum agent_kind)agents,
-		.pause = o->pause,
-		.fixed_samples = o->samples,
-		.precision = o->precision_pct / 100,
-		.time_limit_s = o->time_limit_s,
-		.sample_target_ns = o->sample_us * 1000,
-		.watchdog_s = o->watchdog_s,
-		.line_size = line,
-	};
+	plan->measure = measure_options_from(o, (enum agent_kind)agents, line);
 
 	/* Memory: the largest job's ring, plus its private copy when a consumer
 	 * copies. A size the user asked for that does not fit is refused; a
@@ -274,8 +263,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 		goto fail;
 	}
-	plan->seed = o->seed >= 0 ? (unsigned long)o->seed
-				  : (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
+	plan->seed = options_seed(o);
 	*out = plan;
 	return EXIT_DONE;
 fail:

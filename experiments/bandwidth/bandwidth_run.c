@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "base/budget.h"
 #include "base/common.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
@@ -22,9 +23,6 @@
  * says so instead of mixing two machines in one plot. */
 #define REFERENCE_INTERVAL_S 2.0
 #define DRIFT_LIMIT 0.10
-/* In a budget, the plan is made to fit this share of it: the estimate is
- * rough and the reference measurements and plots come on top. */
-#define BUDGET_SHARE 0.8
 #define MIN_TIME_LIMIT_S 0.005
 
 static const char *const bandwidth_columns[] = {
@@ -371,7 +369,7 @@ static int size_to_drop(const struct bandwidth_plan *p, const struct topology *t
 static void fit_budget(struct bandwidth_plan *p, const struct topology *t, double budget_s,
 		       const struct rates *r, struct budget_plan *b)
 {
-	double target = budget_s * BUDGET_SHARE;
+	double target = budget_s * BUDGET_PLANNED_SHARE;
 	*b = (struct budget_plan){ .dropped_sizes = json_array(), .dropped_consumers = json_array() };
 	/* In a suite, one consumer kernel tells the story; the others are for
 	 * `cohmap bandwidth --consumer`. */

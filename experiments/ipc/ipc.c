@@ -19,7 +19,9 @@
 
 #include "experiments/bandwidth/bandwidth.h"
 #include "harness/selection.h"
+#include "base/budget.h"
 #include "base/common.h"
+#include "base/shuffle.h"
 #include "base/stats.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
@@ -234,16 +236,8 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	/* Fewer than 6 rounds can never pass a sign test at 5%: unless told
 	 * otherwise, take 8. */
 	p->rounds = own->rounds > 0 ? own->rounds : 8;
-	p->seed = o->seed >= 0 ? (unsigned long)o->seed : (unsigned long)(monotonic_ns() & 0xffffffffu);
-	p->measure = (struct measure_options){
-		.pause = o->pause,
-		.fixed_samples = o->samples,
-		.precision = o->precision_pct / 100,
-		.time_limit_s = o->time_limit_s,
-		.sample_target_ns = o->sample_us * 1000,
-		.watchdog_s = o->watchdog_s,
-		.line_size = (size_t)t->line_size,
-	};
+	p->seed = options_seed(o);
+	p->measure = measure_options_from(o, AGENTS_THREADS, (size_t)t->line_size);
 	if (choose_stream(cmd, own, t, p, skip_reason, &rc) != 0)
 		goto fail;
 	free(cpus);
@@ -270,14 +264,6 @@ static const char *const summary_columns[] = {
 	"sign_test_p", "verdict",
 };
 enum { MAX_CELLS = 24 };
-
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static int write_cells(struct csv_writer *w, char cells[][ERRLEN], int n, char *err)
 {
@@ -577,7 +563,7 @@ static int measure(struct run *r, void *arg, double budget_s)
 	uint64_t started = monotonic_ns();
 
 	if (budget_s > 0 && p->measure.fixed_samples == 0) {
-		double share = budget_s * 0.8 / (double)(rounds * np * ntasks);
+		double share = budget_s * BUDGET_PLANNED_SHARE / (double)(rounds * np * ntasks);
 		if (share < p->measure.time_limit_s)
 			p->measure.time_limit_s = share < 0.005 ? 0.005 : share;
 	}
@@ -617,7 +603,7 @@ static int measure(struct run *r, void *arg, double budget_s)
 			for (int t = 0; t < ntasks; t++)
 				order[t] = (struct ipc_task){ t / IPC_METRICS, (enum ipc_metric)(t % IPC_METRICS) };
 			for (int t = ntasks - 1; t > 0; t--) {
-				int j = (int)(next_random(&random) % (uint64_t)(t + 1));
+				int j = (int)(shuffle_next(&random) % (uint64_t)(t + 1));
 				struct ipc_task tmp = order[t];
 				order[t] = order[j];
 				order[j] = tmp;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/budget.h"
 #include "base/common.h"
 #include "harness/selection.h"
 #include "experiments/experiment.h"
@@ -103,10 +104,8 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		*out = plan;
 		return EXIT_DONE;
 	}
-	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
-		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, o->stat);
+	if (option_check_stat(cmd, o->stat) != 0)
 		goto fail;
-	}
 	plan->stat = o->stat;
 	if ((plan->nkernels = choose_kernels(cmd, o->kernels, kernels, kernel_count)) < 0)
 		goto fail;
@@ -116,8 +115,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 		goto fail;
 	}
-	plan->seed = o->seed >= 0 ? (unsigned long)o->seed
-				  : (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
+	plan->seed = options_seed(o);
 	if (events_parse(o->events, t, &plan->events, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 		goto fail;
@@ -129,17 +127,8 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 			cmd, o->agents);
 		goto fail;
 	}
-	plan->measure = (struct measure_options){
-		.events = &plan->events,
-		.agents = (enum agent_kind)agents,
-		.pause = o->pause,
-		.fixed_samples = o->samples,
-		.precision = o->precision_pct / 100,
-		.time_limit_s = o->time_limit_s,
-		.sample_target_ns = o->sample_us * 1000,
-		.watchdog_s = o->watchdog_s,
-		.line_size = (size_t)t->line_size,
-	};
+	plan->measure = measure_options_from(o, (enum agent_kind)agents, (size_t)t->line_size);
+	plan->measure.events = &plan->events;
 	*out = plan;
 	return EXIT_DONE;
 fail:
@@ -162,12 +151,12 @@ static int measure(struct run *r, void *arg, double budget_s)
 		 * fits in the budget; never below a few ms, where the stopping
 		 * rule would have no samples to work with. */
 		double pairs = (double)plan->nkernels * plan->ncpus * (plan->ncpus - 1);
-		double share = budget_s * 0.8 / (pairs * 1.1);
+		double share = budget_s * BUDGET_PLANNED_SHARE / (pairs * 1.1);
 		if (share < plan->measure.time_limit_s)
 			plan->measure.time_limit_s = share < MIN_PAIR_LIMIT_S ? MIN_PAIR_LIMIT_S : share;
 		/* Still too many pairs (a large machine): measure a sample that
 		 * covers every pair class rather than overrun the budget. */
-		double affordable = budget_s * 0.8 / (1.1 * (MIN_PAIR_LIMIT_S + PAIR_OVERHEAD_S));
+		double affordable = budget_s * BUDGET_PLANNED_SHARE / (1.1 * (MIN_PAIR_LIMIT_S + PAIR_OVERHEAD_S));
 		if (share < MIN_PAIR_LIMIT_S && !plan->resume) {
 			long per_kernel = (long)(affordable / plan->nkernels);
 			plan->max_pairs = per_kernel < PAIR_CLASS_COUNT ? PAIR_CLASS_COUNT : per_kernel;

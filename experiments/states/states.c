@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "harness/selection.h"
+#include "base/budget.h"
 #include "base/common.h"
+#include "base/shuffle.h"
 #include "base/csv.h"
 #include "experiments/experiment.h"
 #include "harness/placement.h"
@@ -219,10 +221,8 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		fprintf(stderr, "cohmap %s: out of memory\n", cmd);
 		goto fail;
 	}
-	if (strcmp(o->stat, "median") != 0 && strcmp(o->stat, "min") != 0) {
-		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, o->stat);
+	if (option_check_stat(cmd, o->stat) != 0)
 		goto fail;
-	}
 	p->stat = o->stat;
 	if (choose_kernels(cmd, o->kernels, p) != 0)
 		goto fail;
@@ -252,8 +252,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		.precision = o->precision_pct / 100,
 		.time_limit_s = o->time_limit_s,
 		.watchdog_s = o->watchdog_s,
-		.seed = o->seed >= 0 ? (uint64_t)o->seed
-				     : (monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu,
+		.seed = options_seed(o),
 		.events = &p->events,
 	};
 	p->invalidate_option = own->invalidate;
@@ -293,19 +292,9 @@ static int home_of(const struct states_plan *p, const struct topology *t, const 
  * over the matrix as noise instead of painting one region of it. */
 static void shuffled_indices(int *index, int n, uint64_t seed)
 {
-	uint64_t state = seed;
 	for (int i = 0; i < n; i++)
 		index[i] = i;
-	for (int i = n - 1; i > 0; i--) {
-		uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		z ^= z >> 31;
-		int j = (int)(z % (uint64_t)(i + 1));
-		int tmp = index[i];
-		index[i] = index[j];
-		index[j] = tmp;
-	}
+	shuffle(index, (size_t)n, sizeof *index, seed);
 }
 
 static void format_number(char *buf, size_t size, double value, const char *format)
@@ -619,7 +608,7 @@ static void fit_budget(struct states_plan *p, double budget_s)
 {
 	if (budget_s <= 0 || p->options.fixed_samples > 0)
 		return;
-	double share = budget_s * 0.8 / ((double)p->npairs * p->nkernels);
+	double share = budget_s * BUDGET_PLANNED_SHARE / ((double)p->npairs * p->nkernels);
 	if (share < p->options.time_limit_s)
 		p->options.time_limit_s = share < 0.002 ? 0.002 : share;
 }

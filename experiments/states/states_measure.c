@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/shuffle.h"
 
 /* Rounds whose samples are dropped: the first walks fault in the requester's
  * TLB entries and its private arrays. */
@@ -212,19 +213,10 @@ static void pass_turn(struct session *s, uint64_t next)
 /* The kernel order of one round, the same in every agent. */
 static void round_order(const struct session *s, long round, int *order)
 {
-	uint64_t state = s->o->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(round + 1));
 	for (int i = 0; i < s->nkernels; i++)
 		order[i] = i;
-	for (int i = s->nkernels - 1; i > 0; i--) {
-		uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		z ^= z >> 31;
-		int j = (int)(z % (uint64_t)(i + 1));
-		int tmp = order[i];
-		order[i] = order[j];
-		order[j] = tmp;
-	}
+	shuffle(order, (size_t)s->nkernels, sizeof *order,
+		s->o->seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(round + 1)));
 }
 
 static bool enough_samples(struct session *s, uint64_t started_ns)
@@ -560,22 +552,22 @@ enum pair_status states_measure_pair(const struct state_kernel *const *kernels, 
 	enum pair_status status = PAIR_FAILED;
 	*actual_home = region.actual_node;
 
-	switch (outcome) {
-	case AGENTS_ABANDONED:
+	char why[ERRLEN];
+	switch (agents_verdict(outcome, err, why, sizeof why)) {
+	case AGENTS_LEFT_RUNNING:
 		/* An agent may still touch the region: it stays mapped. */
-		fail_all(results, nkernels, PAIR_FAILED, err);
+		fail_all(results, nkernels, PAIR_FAILED, why);
 		for (int k = 0; k < nkernels; k++)
 			results[k].abandoned = true;
 		return PAIR_FAILED;
-	case AGENTS_NOT_STARTED:
-		fail_all(results, nkernels, PAIR_FAILED, err);
+	case AGENTS_FAILED:
+		fail_all(results, nkernels, PAIR_FAILED, why);
 		break;
-	case AGENTS_INTERRUPTED:
+	case AGENTS_STOPPED:
 		status = PAIR_INTERRUPTED;
-		fail_all(results, nkernels, PAIR_INTERRUPTED, "interrupted");
+		fail_all(results, nkernels, PAIR_INTERRUPTED, why);
 		break;
-	case AGENTS_STALLED:
-	case AGENTS_FINISHED: {
+	case AGENTS_JUDGE: {
 		bool ok = outcome == AGENTS_FINISHED && !atomic_load(&s->failed);
 		for (int r = 0; r < nagents; r++)
 			ok &= rc[r] == KERNEL_OK;
