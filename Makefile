@@ -74,7 +74,7 @@ $(BUILD)/kernels/stream.o: ALL_CFLAGS += -O3 -fno-tree-loop-distribute-patterns
 endif
 
 .PHONY: all deps run check unit cli e2e bench clean install uninstall report docs docs-check \
-        install-check hygiene
+        install-check hygiene imports
 
 all: cohmap
 
@@ -217,8 +217,14 @@ lint:
 # check-vm only where QEMU is (make deps installs it).
 CHECK_VM := $(if $(shell command -v qemu-system-x86_64 2>/dev/null),check-vm)
 
+# No import cycle between product files, and imports go down the layers
+# (tests/imports.sh reads them from the objects).
+imports: cohmap
+	tests/imports.sh --self-test
+	tests/imports.sh $(BUILD)
+
 check: deps
-	@$(MAKE) --no-print-directory cohmap unit cli e2e hygiene report docs-check install-check \
+	@$(MAKE) --no-print-directory cohmap imports unit cli e2e hygiene report docs-check install-check \
 	        faults fuzz-smoke $(CHECK_VM)
 
 bench: deps

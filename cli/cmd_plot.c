@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "base/common.h"
 #include "harness/meta_check.h"
+#include "experiments/latency/latency_plot.h"
 #include "plots/plot.h"
 
 static int redraw(const struct command *cmd, struct options *o, int argc, char **argv)

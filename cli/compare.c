@@ -181,36 +181,14 @@ static int write_dat(const struct matrix *m, const double *v, const char *what, 
 		     char *err)
 {
 	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (f == NULL) {
-		set_error(err, "%s: %s", tmp, strerror(errno));
+	FILE *f = plot_file_begin(path, tmp, sizeof tmp, err);
+	if (f == NULL)
 		return -1;
-	}
 	fprintf(f, "# cohmap compare, kernel %s: %s per ordered pair\n"
-		   "# x = responder index, y = initiator index, in run A's topology order; NaN: no value\n"
-		   "# index:cpu", m->kernel, what);
-	for (int i = 0; i < m->n; i++)
-		fprintf(f, " %d:%d", i, m->cpus[i]);
-	fputc('\n', f);
-	for (int y = 0; y < m->n; y++) {
-		for (int x = 0; x < m->n; x++) {
-			double d = v[y * m->n + x];
-			if (isfinite(d))
-				fprintf(f, "%d %d %.6g\n", x, y, d);
-			else
-				fprintf(f, "%d %d NaN\n", x, y);
-		}
-		fputc('\n', f);
-	}
-	bool failed = ferror(f);
-	failed |= fclose(f) != 0;
-	if (failed || rename(tmp, path) != 0) {
-		set_error(err, "writing %s: %s", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+		   "# x = responder index, y = initiator index, in run A's topology order; NaN: no value\n",
+		m->kernel, what);
+	plot_put_matrix(f, m->cpus, m->n, v);
+	return plot_file_finish(f, tmp, path, err);
 }
 
 /* A gnuplot double-quoted string of safe text: quotes, backslashes and
@@ -228,22 +206,9 @@ static int write_vars(const struct topology *t, const struct matrix *m, bool rat
 		      const char *stat, const char *path, char *err)
 {
 	char tmp[PATH_MAX], title[256];
-	int *sockets = malloc(((size_t)m->n + 1) * sizeof(int));
-	int *l3 = malloc(((size_t)m->n + 1) * sizeof(int));
-	int ret = -1;
-	FILE *f = NULL;
-
-	if (sockets == NULL || l3 == NULL) {
-		set_error(err, "%s: out of memory", path);
-		goto out;
-	}
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if ((f = fopen(tmp, "we")) == NULL) {
-		set_error(err, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	int ns = topology_borders(t, m->cpus, m->n, true, sockets, m->n);
-	int nl = topology_borders(t, m->cpus, m->n, false, l3, m->n);
+	FILE *f = plot_file_begin(path, tmp, sizeof tmp, err);
+	if (f == NULL)
+		return -1;
 	fprintf(f, "# written by cohmap compare for cli/compare.gp\nncpus = %d\n", m->n);
 	fprintf(f, "if (!exists(\"span\")) { span = %.6g }\n", span);
 	snprintf(title, sizeof title, "%s of the %s one-way latency, kernel %s",
@@ -265,28 +230,13 @@ static int write_vars(const struct topology *t, const struct matrix *m, bool rat
 		}
 		fputs(")\n", f);
 	}
-	plot_put_tics(f, "xtics", m->cpus, m->n);
-	plot_put_tics(f, "ytics", m->cpus, m->n);
-	if (m->n > 16)
-		fputs("set xtics rotate by 90 right\n", f);
-	plot_put_borders(f, sockets, ns, l3, nl, m->n);
-	bool failed = ferror(f);
-	failed |= fclose(f) != 0;
-	f = NULL;
-	if (failed || rename(tmp, path) != 0) {
-		set_error(err, "writing %s: %s", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (f) {
+	if (plot_put_axes(f, t, m->cpus, m->n, false) < 0) {
 		fclose(f);
 		unlink(tmp);
+		set_error(err, "%s: out of memory", path);
+		return -1;
 	}
-	free(sockets);
-	free(l3);
-	return ret;
+	return plot_file_finish(f, tmp, path, err);
 }
 
 

@@ -1,10 +1,12 @@
 #include "harness/counters.h"
+#include "harness/results.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <papi.h>
 #include <pthread.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -408,4 +410,60 @@ void counter_set_close(struct counter_set *cs)
 	for (int i = 0; i < MAX_EVENTS; i++)
 		if (cs->perf_fd[i] >= 0)
 			close(cs->perf_fd[i]);
+}
+
+int counters_first_fill(const struct event_request *req)
+{
+	for (int e = 0; e < req->n; e++)
+		if (req->meaning[e] == MEANS_FILL_FROM_OTHER_CORE)
+			return e;
+	return -1;
+}
+
+void counters_print_model(const struct event_request *req, const char *unit, int name_width,
+			  const struct model_row *rows, int nrows, char reasons[MAX_EVENTS][160])
+{
+	int first_fill = counters_first_fill(req);
+	if (first_fill < 0)
+		return;
+	printf("\nprotocol model against counters (%s): line fills from another core per %s\n",
+	       req->auto_label[0] ? req->auto_label : "events given", unit);
+	printf("%-*s %9s %9s  %s\n", name_width, "kernel", "expected", "measured", "model");
+	for (int k = 0; k < nrows; k++) {
+		char measured[32];
+		if (rows[k].n == 0 || isnan(rows[k].measured_sum))
+			snprintf(measured, sizeof measured, "NA");
+		else
+			snprintf(measured, sizeof measured, "%.2f", rows[k].measured_sum / (double)rows[k].n);
+		printf("%-*s %9.2f %9s  %s\n", name_width, rows[k].kernel, rows[k].expected, measured,
+		       rows[k].model);
+	}
+	for (int e = first_fill; e < req->n; e++)
+		if (req->meaning[e] == MEANS_FILL_FROM_OTHER_CORE && reasons[e][0]) {
+			printf("NA: %s\n", reasons[e]);
+			break;
+		}
+}
+
+void counters_warn_unavailable(struct run *r, const struct event_request *req,
+			       char reasons[MAX_EVENTS][160], bool warned[MAX_EVENTS], json_t *into)
+{
+	char names[ERRLEN] = "";
+	const char *first = NULL;
+	int n = 0;
+	for (int e = 0; e < req->n; e++) {
+		if (warned[e] || !reasons[e][0])
+			continue;
+		warned[e] = true;
+		json_object_set_new(into, req->names[e], json_string(reasons[e]));
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof names - used, "%s%s", n++ ? ", " : "", req->names[e]);
+		if (!first)
+			first = reasons[e];
+	}
+	if (n == 1)
+		run_warn(r, "counter NA: %s", first);
+	else if (n > 1)
+		run_warn(r, "%d counters NA (%s); the first says: %s (all reasons in meta.json)", n,
+			 names, first);
 }

@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "topology/topology.h"
 
 #define MAX_EVENTS 16
@@ -60,5 +62,30 @@ void counter_set_open(struct counter_set *cs, const struct event_request *req,
 /* Cumulative counts since open; NA events read 0 here, callers use `failed`. */
 void counter_set_read(struct counter_set *cs, long long values[MAX_EVENTS]);
 void counter_set_close(struct counter_set *cs);
+
+/* The protocol model against the counters, one row per kernel: what the
+ * kernel's cost model expects, and the sum of the fill-from-another-core
+ * events over its n measured pairs (NAN when one could not be counted). */
+struct model_row {
+	const char *kernel;
+	double expected;
+	double measured_sum;
+	long n;
+	const char *model;
+};
+/* Prints "protocol model against counters (...): line fills from another
+ * core per UNIT", the rows, and the first reason a fill event is NA. Prints
+ * nothing when no event of req counts fills. */
+void counters_print_model(const struct event_request *req, const char *unit, int name_width,
+			  const struct model_row *rows, int nrows, char reasons[MAX_EVENTS][160]);
+/* The first of req's events that counts fills from another core, or -1. */
+int counters_first_fill(const struct event_request *req);
+
+struct run;
+/* Records the events of req that could not be counted (reasons[e] set, not
+ * yet warned) in the JSON object into, event name -> reason, and warns once
+ * in r for all of them: the reason is usually the same. */
+void counters_warn_unavailable(struct run *r, const struct event_request *req,
+			       char reasons[MAX_EVENTS][160], bool warned[MAX_EVENTS], json_t *into);
 
 #endif

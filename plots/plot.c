@@ -1,10 +1,11 @@
-/* Turning latency.csv into heatmaps. cohmap does the parts that need the
- * topology (which CPUs, in which order, where the domain borders are) and
- * writes them as two plain files per kernel; plots/heatmap.gp does all the
- * drawing, so a figure can be restyled or redrawn without cohmap. */
+/* The gnuplot engine: finding the scripts, running gnuplot, quoting, atomic
+ * writes, and the CPU-by-CPU heatmap every experiment and `cohmap compare`
+ * draw. cohmap does the parts that need the topology (which CPUs, in which
+ * order, where the domain borders are) and writes them as two plain files per
+ * figure; the scripts do all the drawing, so a figure can be restyled or
+ * redrawn without cohmap. */
 #include "plots/plot.h"
 #include "base/common.h"
-#include "base/csv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -356,48 +357,7 @@ void plot_put_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* ---- latency heatmaps ---- */
-
-/* One kernel's matrix, axes in topology order. */
-struct heatmap {
-	const char *kernel;
-	const char *column;   /* median_ns or min_ns */
-	const char *stat;     /* "median", "minimum" */
-	const char *event;    /* NULL for latency; else the counter column shown */
-	int n;
-	int *cpus;            /* n CPU ids in topology order */
-	double *value;        /* value[initiator * n + responder]; NaN when none */
-};
-
-static int write_dat(const struct heatmap *h, const char *path, char *err)
-{
-	char tmp[PATH_MAX];
-	FILE *f = plot_file_begin(path, tmp, sizeof(tmp), err);
-	if (!f)
-		return -1;
-	if (h->event)
-		fprintf(f, "# cohmap counter matrix, kernel %s: %s (count per handoff)\n", h->kernel,
-			h->event);
-	else
-		fprintf(f, "# cohmap latency matrix, kernel %s: one-way latency, %s of samples [ns] (%s)\n",
-			h->kernel, h->stat, h->column);
-	fputs("# x = responder index, y = initiator index, in topology order; NaN: no value\n"
-	      "# index:cpu", f);
-	for (int i = 0; i < h->n; i++)
-		fprintf(f, " %d:%d", i, h->cpus[i]);
-	fputc('\n', f);
-	for (int y = 0; y < h->n; y++) {
-		for (int x = 0; x < h->n; x++) {
-			double v = h->value[y * h->n + x];
-			if (isfinite(v))
-				fprintf(f, "%d %d %.6g\n", x, y, v);
-			else
-				fprintf(f, "%d %d NaN\n", x, y);
-		}
-		fputc('\n', f);   /* one scan line per initiator */
-	}
-	return plot_file_finish(f, tmp, path, err);
-}
+/* ---- heatmaps ---- */
 
 void plot_put_tics(FILE *f, const char *axis, const int *cpus, int n)
 {
@@ -433,13 +393,13 @@ void plot_put_borders(FILE *f, const int *sockets, int ns, const int *l3, int nl
 
 /* Names the blocks between borders along the top axis ("socket 1", "L3 4")
  * when they are wide enough to hold a name. */
-static void put_blocks(FILE *f, const struct topology *t, const struct heatmap *h,
+static void put_blocks(FILE *f, const struct topology *t, const int *cpus, int n,
 		       const int *borders, int nb, bool sockets)
 {
 	int start = 0;
 
 	for (int i = 0; i <= nb; i++) {
-		int end = i < nb ? borders[i] : h->n;
+		int end = i < nb ? borders[i] : n;
 		if (end - start < 3)
 			return;
 		start = end;
@@ -447,82 +407,13 @@ static void put_blocks(FILE *f, const struct topology *t, const struct heatmap *
 	fputs("set x2tics scale 0 (", f);
 	start = 0;
 	for (int i = 0; i <= nb; i++) {
-		int end = i < nb ? borders[i] : h->n;
-		const struct cpu_place *p = topology_find(t, h->cpus[start]);
+		int end = i < nb ? borders[i] : n;
+		const struct cpu_place *p = topology_find(t, cpus[start]);
 		fprintf(f, "%s\"%s %d\" %.1f", i ? ", " : "", sockets ? "socket" : "L3",
 			sockets ? p->socket : p->l3_group, (start + end - 1) / 2.0);
 		start = end;
 	}
 	fputs(")\n", f);
-}
-
-static int write_vars(const struct topology *t, const struct heatmap *h, const char *path,
-		      char *err)
-{
-	char tmp[PATH_MAX], title[256];
-	int *sockets = NULL, *l3 = NULL, ns, nl, ret = -1;
-	double lo = INFINITY, hi = -INFINITY;
-	FILE *f = NULL;
-
-	sockets = malloc(h->n * sizeof(int));
-	l3 = malloc(h->n * sizeof(int));
-	if (!sockets || !l3) {
-		set_error(err, "%s: out of memory", path);
-		goto out;
-	}
-	ns = topology_borders(t, h->cpus, h->n, true, sockets, h->n);
-	nl = topology_borders(t, h->cpus, h->n, false, l3, h->n);
-	for (int i = 0; i < h->n * h->n; i++)
-		if (isfinite(h->value[i])) {
-			lo = fmin(lo, h->value[i]);
-			hi = fmax(hi, h->value[i]);
-		}
-
-	f = plot_file_begin(path, tmp, sizeof(tmp), err);
-	if (!f)
-		goto out;
-	/* Only safe text goes in here: this file is gnuplot code, and a newline
-	 * in a directory name would start a command. */
-	fprintf(f, "# written by cohmap from latency.csv (%s) for plots/heatmap.gp\n", h->column);
-	fprintf(f, "ncpus = %d\n", h->n);
-	/* The colour range, so the script needs no stats pass (which fails on a
-	 * matrix without any value). It starts at 0 ns: see heatmap.gp. Values
-	 * given with gnuplot -e win. */
-	fprintf(f, "if (!exists(\"cbmin\")) { cbmin = %.6g }\n", lo <= hi && lo < 0 ? lo : 0);
-	fprintf(f, "if (!exists(\"cbmax\")) { cbmax = %.6g }\n", lo <= hi ? hi : 1);
-
-	const char *what = h->event ? h->event : "core-to-core latency";
-	if (t->cpu_model[0])
-		snprintf(title, sizeof(title), "%s (%s) on %s", what, h->kernel, t->cpu_model);
-	else
-		snprintf(title, sizeof(title), "%s (%s)", what, h->kernel);
-	fputs("set title ", f);
-	plot_put_string(f, title);
-	fputs("\nset xlabel \"responder CPU (topology order)\"\n"
-	      "set ylabel \"initiator CPU\"\n", f);
-	if (h->event) {
-		fputs("set cblabel ", f);
-		plot_put_string(f, h->event);
-		fputs(" # counts per handoff, both agents, undisturbed samples\n", f);
-	} else {
-		fprintf(f, "set cblabel \"one-way latency, %s of samples [ns]\"\n", h->stat);
-	}
-	plot_put_tics(f, "xtics", h->cpus, h->n);
-	plot_put_tics(f, "ytics", h->cpus, h->n);
-	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
-	if (h->n > 16)
-		fputs("set xtics rotate by 90 right\n", f);
-	if (ns > 0)
-		put_blocks(f, t, h, sockets, ns, true);
-	else if (nl > 0)
-		put_blocks(f, t, h, l3, nl, false);
-
-	plot_put_borders(f, sockets, ns, l3, nl, h->n);
-	ret = plot_file_finish(f, tmp, path, err);
-out:
-	free(sockets);
-	free(l3);
-	return ret;
 }
 
 int plot_render(const char *script, const char *dat, const char *vars, const char *const *extra,
@@ -577,8 +468,7 @@ int plot_draw(const char *script_name, const char *dat, const char *vars, const 
 	return plot_render(script, dat, vars, NULL, image, err);
 }
 
-/* Kernel names become file names: keep them to a safe alphabet. */
-static bool safe_name(const char *s)
+bool plot_safe_name(const char *s)
 {
 	if (!*s || *s == '.' || strlen(s) > 64)
 		return false;
@@ -589,270 +479,95 @@ static bool safe_name(const char *s)
 	return true;
 }
 
-static bool parse_cpu(const char *s, int *cpu)
+void plot_put_matrix(FILE *f, const int *cpus, int n, const double *value)
 {
-	char *end;
-	if (!s || !(*s >= '0' && *s <= '9'))
-		return false;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (*end || errno || v > INT_MAX)
-		return false;
-	*cpu = (int)v;
-	return true;
-}
-
-static int latency_heatmaps(const char *dir, const struct topology *t, const char *stat,
-			    bool draw, char *err)
-{
-	struct csv c = {0};
-	struct heatmap h = {0};
-	char csv_path[PATH_MAX], script[PATH_MAX], dat[PATH_MAX], vars[PATH_MAX],
-		image[PATH_MAX];
-	const char **kernels = NULL;
-	int *kernel_of = NULL, *cpu_a = NULL, *cpu_b = NULL, *pos = NULL;
-	bool *seen = NULL;
-	int nkernels = 0, max_cpu = -1, ret = -1;
-
-	if (strcmp(stat, "median") == 0) {
-		h.column = "median_ns";
-		h.stat = "median";
-	} else if (strcmp(stat, "min") == 0) {
-		h.column = "min_ns";
-		h.stat = "minimum";
-	} else {
-		set_error(err, "unknown statistic '%s' for a heatmap (median or min)", stat);
-		goto out;
-	}
-	/* Room for "/latency-<kernel>.gpvars.tmp" with the longest kernel name
-	 * safe_name allows, so no file name below is ever cut short. */
-	if (strlen(dir) > PATH_MAX - 128) {
-		set_error(err, "path too long: %s", dir);
-		goto out;
-	}
-	snprintf(csv_path, sizeof(csv_path), "%s/latency.csv", dir);
-	if (draw) {
-		if (plot_script_path("heatmap.gp", script, sizeof(script), err) < 0)
-			goto out;
-	}
-	if (csv_read(csv_path, &c, err) < 0)
-		goto out;
-	static const char *const needed[] = {"kernel", "cpu_a", "cpu_b", "status"};
-	for (size_t i = 0; i <= ARRAY_SIZE(needed); i++) {
-		const char *name = i < ARRAY_SIZE(needed) ? needed[i] : h.column;
-		if (csv_column(&c, name) < 0) {
-			set_error(err, "%s: no column %s", csv_path, name);
-			goto out;
-		}
-	}
-
-	for (int i = 0; i < t->ncpus; i++)
-		if (t->cpus[i].cpu > max_cpu)
-			max_cpu = t->cpus[i].cpu;
-	kernels = malloc((c.nrows + 1) * sizeof(*kernels));
-	kernel_of = malloc((c.nrows + 1) * sizeof(int));
-	cpu_a = malloc((c.nrows + 1) * sizeof(int));
-	cpu_b = malloc((c.nrows + 1) * sizeof(int));
-	pos = malloc((max_cpu + 2) * sizeof(int));
-	seen = malloc((max_cpu + 2) * sizeof(bool));
-	h.cpus = malloc((max_cpu + 2) * sizeof(int));
-	if (!kernels || !kernel_of || !cpu_a || !cpu_b || !pos || !seen || !h.cpus) {
-		set_error(err, "%s: out of memory", csv_path);
-		goto out;
-	}
-
-	/* Validate every row before writing anything. */
-	for (int r = 0; r < c.nrows; r++) {
-		const char *k = csv_cell(&c, r, "kernel");
-		int line = r + 2;
-		if (!safe_name(k)) {
-			set_error(err, "%s:%d: kernel name '%.64s' is not usable in a file name",
-				  csv_path, line, k);
-			goto out;
-		}
-		int *cpu[2] = {&cpu_a[r], &cpu_b[r]};
-		for (int s = 0; s < 2; s++) {
-			const char *col = s ? "cpu_b" : "cpu_a";
-			const char *v = csv_cell(&c, r, col);
-			if (!parse_cpu(v, cpu[s])) {
-				set_error(err, "%s:%d: %s '%.32s' is not a CPU id", csv_path, line, col,
-					  v);
-				goto out;
-			}
-			if (!topology_find(t, *cpu[s])) {
-				set_error(err, "%s:%d: CPU %d is not in the topology (%s)", csv_path,
-					  line, *cpu[s], t->source);
-				goto out;
-			}
-		}
-		double v;
-		if (!csv_number(&c, r, h.column, &v)) {
-			set_error(err, "%s:%d: %s '%.32s' is not a number", csv_path, line,
-				  h.column, csv_cell(&c, r, h.column));
-			goto out;
-		}
-		int j = 0;
-		while (j < nkernels && strcmp(kernels[j], k) != 0)
-			j++;
-		if (j == nkernels)
-			kernels[nkernels++] = k;
-		kernel_of[r] = j;
-	}
-
-	for (int k = 0; k < nkernels; k++) {
-		h.kernel = kernels[k];
-		memset(seen, 0, (max_cpu + 1) * sizeof(bool));
-		for (int r = 0; r < c.nrows; r++)
-			if (kernel_of[r] == k)
-				seen[cpu_a[r]] = seen[cpu_b[r]] = true;
-		h.n = 0;
-		for (int cpu = 0; cpu <= max_cpu; cpu++)
-			if (seen[cpu])
-				h.cpus[h.n++] = cpu;
-		topology_sort(t, h.cpus, h.n);
-		for (int i = 0; i < h.n; i++)
-			pos[h.cpus[i]] = i;
-
-		free(h.value);
-		h.value = malloc((size_t)h.n * h.n * sizeof(double));
-		if (!h.value) {
-			set_error(err, "%s: out of memory", csv_path);
-			goto out;
-		}
-		/* The latency heatmap, then one per counter column that has a
-		 * value for this kernel (issue: counters next to latency). */
-		for (int col = -1; col < c.ncols; col++) {
-			const char *name = col < 0 ? h.column : c.header[col];
-			size_t len = strlen(name);
-			if (col >= 0 && (len < 12 || strcmp(name + len - 12, "_per_handoff") != 0))
-				continue;
-			/* Migrations and context switches are always counted, to flag
-			 * disturbed samples; they are not what a reader asked to see. */
-			if (col >= 0 && (strcmp(name, "perf_CPU_MIGRATIONS_per_handoff") == 0 ||
-					 strcmp(name, "perf_CONTEXT_SWITCHES_per_handoff") == 0))
-				continue;
-			h.event = col < 0 ? NULL : name;
-			bool any = false;
-			for (int i = 0; i < h.n * h.n; i++)
-				h.value[i] = NAN;
-			/* A failed pair stays NaN whatever its numbers say. When a pair
-			 * appears twice (runs appended to one file), the later row wins. */
-			for (int r = 0; r < c.nrows; r++) {
-				double v;
-				if (kernel_of[r] != k || strcmp(csv_cell(&c, r, "status"), "ok") != 0 ||
-				    !csv_number(&c, r, name, &v))
-					continue;
-				h.value[pos[cpu_a[r]] * h.n + pos[cpu_b[r]]] = v;
-				any |= !isnan(v);
-			}
-			if (col >= 0 && !any)
-				continue;
-			char stem[PATH_MAX];
-			if (col < 0)
-				snprintf(stem, sizeof(stem), "%s/latency-%s", dir, h.kernel);
-			else
-				snprintf(stem, sizeof(stem), "%s/latency-%s-%s", dir, h.kernel, name);
-			snprintf(dat, sizeof(dat), "%s.dat", stem);
-			snprintf(vars, sizeof(vars), "%s.gpvars", stem);
-			if (write_dat(&h, dat, err) < 0 || write_vars(t, &h, vars, err) < 0)
-				goto out;
-			if (!draw)
-				continue;
-			static const char *const formats[] = {"png", "svg"};
-			for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
-				snprintf(image, sizeof(image), "%s.%s", stem, formats[i]);
-				if (plot_render(script, dat, vars, NULL, image, err) < 0)
-					goto out;
-			}
-		}
-	}
-	ret = nkernels;
-out:
-	csv_free(&c);
-	free(kernels);
-	free(kernel_of);
-	free(cpu_a);
-	free(cpu_b);
-	free(pos);
-	free(seen);
-	free(h.cpus);
-	free(h.value);
-	return ret;
-}
-
-int plot_latency_data(const char *dir, const struct topology *t, const char *stat, char *err)
-{
-	return latency_heatmaps(dir, t, stat, false, err);
-}
-
-int plot_latency_heatmaps(const char *dir, const struct topology *t, const char *stat,
-			  char *err)
-{
-	return latency_heatmaps(dir, t, stat, true, err);
-}
-
-/* ---- any CPU x CPU matrix (added for the bandwidth experiment) ---- */
-
-int plot_matrix_heatmap(const char *dir, const char *name, const struct topology *t,
-			const struct plot_matrix *m, bool draw, char *err)
-{
-	char dat[PATH_MAX], vars[PATH_MAX], tmp[PATH_MAX], script[PATH_MAX], image[PATH_MAX];
-	int *sockets = NULL, *l3 = NULL, n = m->n, ret = -1;
-	double lo = INFINITY, hi = -INFINITY;
-	FILE *f = NULL;
-
-	if (!safe_name(name) || strlen(dir) > PATH_MAX - 128) {
-		set_error(err, "cannot name a plot '%s' in %s", name, dir);
-		return -1;
-	}
-	snprintf(dat, sizeof(dat), "%s/%s.dat", dir, name);
-	snprintf(vars, sizeof(vars), "%s/%s.gpvars", dir, name);
-	if (draw && plot_script_path("heatmap.gp", script, sizeof(script), err) < 0)
-		return -1;
-	for (int i = 0; i < n * n; i++)
-		if (isfinite(m->value[i])) {
-			lo = fmin(lo, m->value[i]);
-			hi = fmax(hi, m->value[i]);
-		}
-
-	if (!(f = plot_file_begin(dat, tmp, sizeof(tmp), err)))
-		goto out;
-	fprintf(f, "# cohmap matrix %s: ", name);
-	plot_put_string(f, m->cblabel);
-	fputs("\n# x = column index, y = row index, in topology order; NaN: no value\n# index:cpu", f);
+	fputs("# index:cpu", f);
 	for (int i = 0; i < n; i++)
-		fprintf(f, " %d:%d", i, m->cpus[i]);
+		fprintf(f, " %d:%d", i, cpus[i]);
 	fputc('\n', f);
 	for (int y = 0; y < n; y++) {
 		for (int x = 0; x < n; x++) {
-			double v = m->value[y * n + x];
+			double v = value[y * n + x];
 			if (isfinite(v))
 				fprintf(f, "%d %d %.6g\n", x, y, v);
 			else
 				fprintf(f, "%d %d NaN\n", x, y);
 		}
-		fputc('\n', f);
+		fputc('\n', f);   /* one scan line per row */
 	}
-	ret = plot_file_finish(f, tmp, dat, err);
-	f = NULL;
-	if (ret < 0)
-		goto out;
-	ret = -1;
+}
 
-	sockets = malloc(n * sizeof(int));
-	l3 = malloc(n * sizeof(int));
+int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, bool blocks)
+{
+	int *sockets = malloc(((size_t)n + 1) * sizeof(int));
+	int *l3 = malloc(((size_t)n + 1) * sizeof(int));
 	if (!sockets || !l3) {
-		set_error(err, "%s: out of memory", vars);
-		goto out;
+		free(sockets);
+		free(l3);
+		return -1;
 	}
-	int ns = topology_borders(t, m->cpus, n, true, sockets, n);
-	int nl = topology_borders(t, m->cpus, n, false, l3, n);
-	if (!(f = plot_file_begin(vars, tmp, sizeof(tmp), err)))
-		goto out;
+	int ns = topology_borders(t, cpus, n, true, sockets, n);
+	int nl = topology_borders(t, cpus, n, false, l3, n);
+	plot_put_tics(f, "xtics", cpus, n);
+	plot_put_tics(f, "ytics", cpus, n);
+	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
+	if (n > 16)
+		fputs("set xtics rotate by 90 right\n", f);
+	if (blocks && ns > 0)
+		put_blocks(f, t, cpus, n, sockets, ns, true);
+	else if (blocks && nl > 0)
+		put_blocks(f, t, cpus, n, l3, nl, false);
+	plot_put_borders(f, sockets, ns, l3, nl, n);
+	free(sockets);
+	free(l3);
+	return 0;
+}
+
+/* heatmap.gp prints whole numbers; cells in the caller's format are labels
+ * here, sized and inked the way the script does it. */
+static void put_cell_labels(FILE *f, const struct plot_matrix *m, double cbmin, double cbmax)
+{
+	int n = m->n, size = 24 * n + 200 > 640 ? 24 * n + 200 : 640;
+	double pt = (size - 200.0) / n / 3.2;
+	pt = pt > 14 ? 14 : pt < 6 ? 6 : pt;
+	double span = cbmax > cbmin ? cbmax - cbmin : 2, base = cbmax > cbmin ? cbmin : cbmin - 1;
+	fputs("values = 0\n", f);
+	for (int y = 0; y < n; y++)
+		for (int x = 0; x < n; x++) {
+			double v = m->value[y * n + x];
+			char text[64];
+			if (!isfinite(v))
+				continue;
+			snprintf(text, sizeof(text), m->cell_format, v);
+			fprintf(f, "set label \"%s\" at %d,%d center front textcolor rgb \"%s\" font \",%d\"\n",
+				text, x, y, (v - base) / span < 0.55 ? "#ffffff" : "#000000", (int)pt);
+		}
+}
+
+static int write_vars(const char *path, const struct topology *t, const struct plot_matrix *m,
+		      char *err)
+{
+	char tmp[PATH_MAX];
+	double lo = INFINITY, hi = -INFINITY;
+	int n = m->n;
+
+	for (int i = 0; i < n * n; i++)
+		if (isfinite(m->value[i])) {
+			lo = fmin(lo, m->value[i]);
+			hi = fmax(hi, m->value[i]);
+		}
+	FILE *f = plot_file_begin(path, tmp, sizeof(tmp), err);
+	if (!f)
+		return -1;
+	/* The colour range, so the script needs no stats pass (which fails on a
+	 * matrix without any value). It starts at 0: see heatmap.gp. Values
+	 * given with gnuplot -e win. */
 	double cbmin = lo <= hi && lo < 0 ? lo : 0, cbmax = lo <= hi ? hi : 1;
-	fprintf(f, "# written by cohmap for plots/heatmap.gp\nncpus = %d\n", n);
+	fputs(m->vars_comment ? m->vars_comment : "# written by cohmap for plots/heatmap.gp\n", f);
+	fprintf(f, "ncpus = %d\n", n);
 	fprintf(f, "if (!exists(\"cbmin\")) { cbmin = %.6g }\n", cbmin);
 	fprintf(f, "if (!exists(\"cbmax\")) { cbmax = %.6g }\n", cbmax);
+	/* Only safe text goes in here: this file is gnuplot code. */
 	fputs("set title ", f);
 	plot_put_string(f, m->title);
 	fputs("\nset xlabel ", f);
@@ -861,52 +576,62 @@ int plot_matrix_heatmap(const char *dir, const char *name, const struct topology
 	plot_put_string(f, m->ylabel);
 	fputs("\nset cblabel ", f);
 	plot_put_string(f, m->cblabel);
+	if (m->cblabel_note)
+		fprintf(f, " %s", m->cblabel_note);
 	fputc('\n', f);
-	plot_put_tics(f, "xtics", m->cpus, n);
-	plot_put_tics(f, "ytics", m->cpus, n);
-	if (n > 16)
-		fputs("set xtics rotate by 90 right\n", f);
-	struct heatmap h = { .n = n, .cpus = (int *)m->cpus };
-	if (ns > 0)
-		put_blocks(f, t, &h, sockets, ns, true);
-	else if (nl > 0)
-		put_blocks(f, t, &h, l3, nl, false);
-	plot_put_borders(f, sockets, ns, l3, nl, n);
-	/* heatmap.gp prints whole numbers; cells in the caller's format are
-	 * labels here, sized and inked the way the script does it. */
-	if (m->cell_format && n <= 32) {
-		int size = 24 * n + 200 > 640 ? 24 * n + 200 : 640;
-		double pt = (size - 200.0) / n / 3.2;
-		pt = pt > 14 ? 14 : pt < 6 ? 6 : pt;
-		double span = cbmax > cbmin ? cbmax - cbmin : 2, base = cbmax > cbmin ? cbmin : cbmin - 1;
-		fputs("values = 0\n", f);
-		for (int y = 0; y < n; y++)
-			for (int x = 0; x < n; x++) {
-				double v = m->value[y * n + x];
-				char text[64];
-				if (!isfinite(v))
-					continue;
-				snprintf(text, sizeof(text), m->cell_format, v);
-				fprintf(f, "set label \"%s\" at %d,%d center front textcolor rgb \"%s\" font \",%d\"\n",
-					text, x, y, (v - base) / span < 0.55 ? "#ffffff" : "#000000", (int)pt);
-			}
-	}
-	ret = plot_file_finish(f, tmp, vars, err);
-	f = NULL;
-	if (ret < 0 || !draw)
-		goto out;
-	static const char *const formats[] = {"png", "svg"};
-	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
-		snprintf(image, sizeof(image), "%s/%s.%s", dir, name, formats[i]);
-		if ((ret = plot_render(script, dat, vars, NULL, image, err)) < 0)
-			goto out;
-	}
-out:
-	if (f) {
+	if (plot_put_axes(f, t, m->cpus, n, true) < 0) {
 		fclose(f);
 		unlink(tmp);
+		set_error(err, "%s: out of memory", path);
+		return -1;
 	}
-	free(sockets);
-	free(l3);
-	return ret;
+	if (m->cell_format && n <= 32)
+		put_cell_labels(f, m, cbmin, cbmax);
+	return plot_file_finish(f, tmp, path, err);
+}
+
+int plot_heatmap_files(const char *stem, const struct topology *t, const struct plot_matrix *m,
+		       const char *script, char *err)
+{
+	char dat[PATH_MAX], vars[PATH_MAX], tmp[PATH_MAX], image[PATH_MAX];
+
+	snprintf(dat, sizeof(dat), "%s.dat", stem);
+	snprintf(vars, sizeof(vars), "%s.gpvars", stem);
+	FILE *f = plot_file_begin(dat, tmp, sizeof(tmp), err);
+	if (!f)
+		return -1;
+	if (m->dat_comment) {
+		fputs(m->dat_comment, f);
+	} else {
+		fputs("# cohmap matrix ", f);
+		fputs(strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem, f);
+		fputs(": ", f);
+		plot_put_string(f, m->cblabel);
+		fputs("\n# x = column index, y = row index, in topology order; NaN: no value\n", f);
+	}
+	plot_put_matrix(f, m->cpus, m->n, m->value);
+	if (plot_file_finish(f, tmp, dat, err) < 0 || write_vars(vars, t, m, err) < 0)
+		return -1;
+	static const char *const formats[] = {"png", "svg"};
+	for (size_t i = 0; script && i < ARRAY_SIZE(formats); i++) {
+		snprintf(image, sizeof(image), "%s.%s", stem, formats[i]);
+		if (plot_render(script, dat, vars, NULL, image, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int plot_matrix_heatmap(const char *dir, const char *name, const struct topology *t,
+			const struct plot_matrix *m, bool draw, char *err)
+{
+	char stem[PATH_MAX], script[PATH_MAX];
+
+	if (!plot_safe_name(name) || strlen(dir) > PATH_MAX - 128) {
+		set_error(err, "cannot name a plot '%s' in %s", name, dir);
+		return -1;
+	}
+	snprintf(stem, sizeof(stem), "%s/%s", dir, name);
+	if (draw && plot_script_path("heatmap.gp", script, sizeof(script), err) < 0)
+		return -1;
+	return plot_heatmap_files(stem, t, m, draw ? script : NULL, err);
 }

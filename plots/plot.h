@@ -1,5 +1,7 @@
-/* Turning results files into pictures with gnuplot. The gnuplot scripts in
- * plots/ work on their own; this code writes their input files and runs them. */
+/* The gnuplot engine: turning results into pictures with gnuplot. The scripts
+ * work on their own; this code writes their input files (atomically) and runs
+ * them, and writes the CPU-by-CPU heatmap several experiments and `cohmap
+ * compare` share. What each experiment draws is in experiments/<name>/. */
 #ifndef COHMAP_PLOT_H
 #define COHMAP_PLOT_H
 
@@ -14,19 +16,6 @@ int plot_script_path(const char *script, char *path, size_t size, char *err);
 
 /* True when a gnuplot with the pngcairo terminal can be run. */
 bool plot_gnuplot_available(char *why, size_t size);
-
-/* One heatmap per kernel found in DIR/latency.csv: DIR/latency-<kernel>.png and
- * .svg, axes in topology order. stat is "median" or "min" (the column
- * <stat>_ns). Returns the number of images drawn, -1 with a message. */
-int plot_latency_heatmaps(const char *dir, const struct topology *t, const char *stat,
-			  char *err);
-
-/* Added with the implementation. */
-
-/* The data and variables files of plot_latency_heatmaps without running
- * gnuplot: DIR/latency-<kernel>.dat and .gpvars, each written to a .tmp name
- * and renamed. Returns the number of kernels, -1 with a message. */
-int plot_latency_data(const char *dir, const struct topology *t, const char *stat, char *err);
 
 /* Runs gnuplot (no shell) on script, after the commands in assignments (a
  * NULL-terminated list such as "data='x.dat'", each passed with -e); script
@@ -74,11 +63,31 @@ struct plot_matrix {
 	int n;
 	const int *cpus;          /* the n CPUs in topology order */
 	const double *value;      /* value[row * n + column]; NaN: no value */
+	/* Optional; NULL for the defaults. */
+	const char *dat_comment;  /* the .dat's first lines ("# ...\n"), before the
+				     index:cpu line; default "# cohmap matrix NAME: ..." */
+	const char *vars_comment; /* the .gpvars' first line ("# ...\n") */
+	const char *cblabel_note; /* a gnuplot comment after the cblabel ("# ...") */
 };
 /* Writes DIR/<name>.dat and .gpvars (each through a .tmp name) and, when
  * draw, DIR/<name>.png and .svg. name: letters, digits, '_', '-', '.'.
  * Returns 0, or -1 with a message. */
 int plot_matrix_heatmap(const char *dir, const char *name, const struct topology *t,
 			const struct plot_matrix *m, bool draw, char *err);
+/* The same for any STEM: STEM.dat and STEM.gpvars and, when script (a path
+ * from plot_script_path) is not NULL, STEM.png and .svg drawn with it. */
+int plot_heatmap_files(const char *stem, const struct topology *t, const struct plot_matrix *m,
+		       const char *script, char *err);
+/* Names a plot file may take: letters, digits, '_', '-', '.', at most 64,
+ * not starting with a dot. */
+bool plot_safe_name(const char *s);
+
+/* Pieces of a heatmap's files, for a script other than heatmap.gp: the
+ * "# index:cpu" line and the matrix as "x y value" lines, a blank line after
+ * each row (NaN: no value); and the axes: CPU tick labels on both (rotated
+ * past 16 CPUs), with blocks the socket (or L3) names along the top, and the
+ * borders. plot_put_axes returns -1 when out of memory. */
+void plot_put_matrix(FILE *f, const int *cpus, int n, const double *value);
+int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, bool blocks);
 
 #endif

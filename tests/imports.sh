@@ -11,8 +11,26 @@
 #        BUILD_DIR e.g. build/release)
 set -euo pipefail
 
+self=$(realpath "$0")
 levels=0
 if [ "${1:-}" = --levels ]; then levels=1; shift; fi
+# --self-test: the check must fail on a cycle and on an upward import.
+if [ "${1:-}" = --self-test ]; then
+	t=$(mktemp -d)
+	trap 'rm -rf "$t"' EXIT
+	mkdir -p "$t/src/base" "$t/src/cli" "$t/build/base" "$t/build/cli"
+	echo 'int b(void); int a(void) { return b(); }' >"$t/src/base/a.c"
+	echo 'int a(void); int b(void) { return a(); }' >"$t/src/base/b.c"
+	echo 'int c(void) { return 0; }' >"$t/src/cli/c.c"
+	echo 'int c(void); int d(void) { return c(); }' >"$t/src/base/d.c"
+	for f in base/a base/b cli/c base/d; do cc -c "$t/src/$f.c" -o "$t/build/$f.o"; done
+	out=$(cd "$t/src" && "$self" "$t/build" 2>&1) && { echo "imports: self-test: a cycle passed" >&2; exit 1; }
+	grep -q 'cycle between product files' <<<"$out" || { echo "imports: self-test: no cycle reported: $out" >&2; exit 1; }
+	grep -q 'base/d.c imports cli/c.c, a layer above it' <<<"$out" ||
+		{ echo "imports: self-test: upward import not reported: $out" >&2; exit 1; }
+	echo "imports: self-test: a cycle and an upward import are caught"
+	exit 0
+fi
 build=${1:?usage: tests/imports.sh [--levels] BUILD_DIR}
 src=$(pwd)
 cd "$build"

@@ -44,8 +44,8 @@ struct ipc_settings {
 
 #define AT(field) offsetof(struct ipc_settings, field)
 static const struct option_def ipc_options[] = {
-	{ "rounds", 0, OPT_LONG, "N", NULL, 1, 1000,
-	  "interleaved rounds: every sharing kind, latency and bandwidth, once per round (default: 8)", AT(rounds) },
+	{ "rounds", 0, OPT_LONG, "N", "8", 1, 1000,
+	  "interleaved rounds: every sharing kind, latency and bandwidth, once per round", AT(rounds) },
 	{ "sizes", 0, OPT_STRING, "SIZES", NULL, 0, 0,
 	  "the stream copy's ring, one size in bytes; K, M, G are KiB, MiB, GiB (default 1M)", AT(sizes) },
 };
@@ -235,7 +235,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	p->npairs = representative_pairs(t, cpus, n, p->pairs);
 	/* Fewer than 6 rounds can never pass a sign test at 5%: unless told
 	 * otherwise, take 8. */
-	p->rounds = own->rounds > 0 ? own->rounds : 8;
+	p->rounds = own->rounds;
 	p->seed = options_seed(o);
 	p->measure = measure_options_from(o, AGENTS_THREADS, (size_t)t->line_size);
 	if (choose_stream(cmd, own, t, p, skip_reason, &rc) != 0)

@@ -12,7 +12,7 @@
 #include "harness/selection.h"
 #include "experiments/experiment.h"
 #include "experiments/latency/latency.h"
-#include "plots/plot.h"
+#include "experiments/latency/latency_plot.h"
 #include "kernels/registry.h"
 
 static const char *const latency_shared_options[] = {

@@ -1,4 +1,5 @@
 #include "experiments/latency/latency.h"
+#include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"
 #include "base/shuffle.h"
 
@@ -236,26 +237,8 @@ static void report_unavailable_events(struct run *r, const struct latency_plan *
 {
 	json_t *counters = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
 							   "latency"), "counters");
-	char names[ERRLEN] = "";
-	const char *first = NULL;
-	int n = 0;
-	for (int e = 0; e < p->events.n; e++) {
-		if (warned[e] || !reasons[e][0])
-			continue;
-		warned[e] = true;
-		json_object_set_new(json_object_get(counters, "unavailable"), p->events.names[e],
-				    json_string(reasons[e]));
-		size_t used = strlen(names);
-		snprintf(names + used, sizeof names - used, "%s%s", n++ ? ", " : "", p->events.names[e]);
-		if (!first)
-			first = reasons[e];
-	}
-	/* One line however many events: the reason is usually the same. */
-	if (n == 1)
-		run_warn(r, "counter NA: %s", first);
-	else if (n > 1)
-		run_warn(r, "%d counters NA (%s); the first says: %s (all reasons in meta.json)", n,
-			 names, first);
+	counters_warn_unavailable(r, &p->events, reasons, warned,
+				  json_object_get(counters, "unavailable"));
 }
 
 static json_t *counters_description(const struct event_request *req)
@@ -279,36 +262,21 @@ static void print_expected_vs_measured(const struct latency_plan *p, const struc
 				       const struct outcome *results, long njobs,
 				       char reasons[MAX_EVENTS][160])
 {
-	int first_fill = -1;
-	for (int e = p->events.n - 1; e >= 0; e--)
-		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE)
-			first_fill = e;
-	if (first_fill < 0)
+	struct model_row *rows = calloc((size_t)p->nkernels, sizeof *rows);
+	if (rows == NULL)
 		return;
-	printf("\nprotocol model against counters (%s): line fills from another core per handoff\n",
-	       p->events.auto_label[0] ? p->events.auto_label : "events given");
-	printf("%-12s %9s %9s  %s\n", "kernel", "expected", "measured", "model");
 	for (int k = 0; k < p->nkernels; k++) {
-		double sum = 0;
-		long n = 0;
+		rows[k] = (struct model_row){ .kernel = p->kernels[k]->name,
+					      .expected = p->kernels[k]->cost.fills_per_handoff,
+					      .model = p->kernels[k]->cost.model };
 		for (long j = 0; j < njobs; j++)
 			if (jobs[j].kernel == p->kernels[k] && results[j].status == PAIR_OK) {
-				sum += results[j].fills_per_handoff; /* NAN spreads: NA */
-				n++;
+				rows[k].measured_sum += results[j].fills_per_handoff; /* NAN spreads: NA */
+				rows[k].n++;
 			}
-		char measured[32];
-		if (n == 0 || isnan(sum))
-			snprintf(measured, sizeof measured, "NA");
-		else
-			snprintf(measured, sizeof measured, "%.2f", sum / (double)n);
-		printf("%-12s %9.2f %9s  %s\n", p->kernels[k]->name, p->kernels[k]->cost.fills_per_handoff,
-		       measured, p->kernels[k]->cost.model);
 	}
-	for (int e = first_fill; e < p->events.n; e++)
-		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE && reasons[e][0]) {
-			printf("NA: %s\n", reasons[e]);
-			break;
-		}
+	counters_print_model(&p->events, "handoff", 12, rows, p->nkernels, reasons);
+	free(rows);
 }
 
 /* Per kernel and pair class: min / median / max of the pair medians. */

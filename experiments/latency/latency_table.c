@@ -10,6 +10,7 @@
 #include "base/common.h"
 #include "base/csv.h"
 #include "base/stats.h"
+#include "plots/plot.h"
 
 struct keyed {
 	struct latency_pair pair;
@@ -41,8 +42,122 @@ static bool parse_cpu(const char *s, int *cpu)
 	return true;
 }
 
-int latency_table_read(const char *dir, const char *column, const struct topology *t,
-		       struct latency_table *lt, char *err)
+/* The heatmaps' own checks of a row, in their order and words: kernel names
+ * become file names, each CPU must be in t, a value need only be a number. */
+static bool plot_row(const struct csv *c, int r, const char *path, const char *column,
+		     const struct topology *t, struct latency_pair *p, char *err)
+{
+	int line = r + 2;
+	const char *kernel = csv_cell(c, r, "kernel");
+	if (!plot_safe_name(kernel)) {
+		set_error(err, "%s:%d: kernel name '%.64s' is not usable in a file name", path, line,
+			  kernel);
+		return false;
+	}
+	int *cpu[2] = { &p->cpu_a, &p->cpu_b };
+	for (int s = 0; s < 2; s++) {
+		const char *col = s ? "cpu_b" : "cpu_a";
+		const char *v = csv_cell(c, r, col);
+		if (!parse_cpu(v, cpu[s])) {
+			set_error(err, "%s:%d: %s '%.32s' is not a CPU id", path, line, col, v);
+			return false;
+		}
+		if (!topology_find(t, *cpu[s])) {
+			set_error(err, "%s:%d: CPU %d is not in the topology (%s)", path, line, *cpu[s],
+				  t->source);
+			return false;
+		}
+	}
+	p->pair_class = p->cpu_a == p->cpu_b ? PAIR_CLASS_COUNT
+					     : topology_pair_class(t, p->cpu_a, p->cpu_b);
+	p->ok = strcmp(csv_cell(c, r, "status"), "ok") == 0;
+	if (!csv_number(c, r, column, &p->value)) {
+		set_error(err, "%s:%d: %s '%.32s' is not a number", path, line, column,
+			  csv_cell(c, r, column));
+		return false;
+	}
+	return true;
+}
+
+/* The summaries' checks of a row. */
+static bool summary_row(const struct csv *c, int r, const char *path, const char *column,
+			const struct topology *t, struct latency_pair *p, char *err)
+{
+	int line = r + 2;
+	const char *kernel = csv_cell(c, r, "kernel");
+	if (kernel[0] == '\0') {
+		set_error(err, "%s:%d: empty kernel name", path, line);
+		return false;
+	}
+	if (!parse_cpu(csv_cell(c, r, "cpu_a"), &p->cpu_a) ||
+	    !parse_cpu(csv_cell(c, r, "cpu_b"), &p->cpu_b) || p->cpu_a == p->cpu_b) {
+		set_error(err, "%s:%d: cpu_a '%.32s' and cpu_b '%.32s' are not two CPU ids", path, line,
+			  csv_cell(c, r, "cpu_a"), csv_cell(c, r, "cpu_b"));
+		return false;
+	}
+	if (t) {
+		p->pair_class = topology_pair_class(t, p->cpu_a, p->cpu_b);
+		if (p->pair_class == PAIR_CLASS_COUNT) {
+			set_error(err, "%s:%d: CPU %d or %d is not in the topology (%s)", path, line,
+				  p->cpu_a, p->cpu_b, t->source);
+			return false;
+		}
+	} else {
+		p->pair_class = pair_class_from_name(csv_cell(c, r, "pair_class"));
+		if (p->pair_class < 0) {
+			set_error(err, "%s:%d: unknown pair_class '%.32s'", path, line,
+				  csv_cell(c, r, "pair_class"));
+			return false;
+		}
+	}
+	p->ok = strcmp(csv_cell(c, r, "status"), "ok") == 0;
+	if (!csv_number(c, r, column, &p->value) || (p->ok && !(p->value >= 0))) {
+		set_error(err, "%s:%d: %s '%.32s' is not a latency", path, line, column,
+			  csv_cell(c, r, column));
+		return false;
+	}
+	return true;
+}
+
+/* The counter columns the heatmaps show: per handoff, but not migrations and
+ * context switches, which are always counted to flag disturbed samples and
+ * are not what a reader asked to see. */
+static bool shown_counter(const char *name)
+{
+	size_t len = strlen(name);
+	return len >= 12 && strcmp(name + len - 12, "_per_handoff") == 0 &&
+	       strcmp(name, "perf_CPU_MIGRATIONS_per_handoff") != 0 &&
+	       strcmp(name, "perf_CONTEXT_SWITCHES_per_handoff") != 0;
+}
+
+/* For the heatmaps, the rows of one pair (rows[first..last], in file order)
+ * merge: a failed row leaves the values of an earlier ok row, and a counter
+ * cell that is not a number leaves the earlier one. */
+static void plot_merge(const struct csv *c, const struct keyed *rows, int first, int last,
+		       struct latency_table *lt)
+{
+	struct latency_pair *p = &lt->pairs[lt->npairs];
+	double *counts = &lt->counts[(size_t)lt->npairs * lt->ncounters];
+	*p = rows[last].pair;
+	p->ok = false;
+	p->value = NAN;
+	for (int j = 0; j < lt->ncounters; j++)
+		counts[j] = NAN;
+	for (int i = first; i <= last; i++) {
+		if (!rows[i].pair.ok)
+			continue;
+		p->ok = true;
+		p->value = rows[i].pair.value;
+		for (int j = 0; j < lt->ncounters; j++) {
+			double v;
+			if (csv_number(c, rows[i].row, lt->counters[j], &v))
+				counts[j] = v;
+		}
+	}
+}
+
+static int read_table(const char *dir, const char *column, const struct topology *t, bool plot,
+		      struct latency_table *lt, char *err)
 {
 	struct csv c = { 0 };
 	struct keyed *rows = NULL;
@@ -70,39 +185,9 @@ int latency_table_read(const char *dir, const char *column, const struct topolog
 	}
 	for (int r = 0; r < c.nrows; r++) {
 		struct latency_pair *p = &rows[r].pair;
-		int line = r + 2;
 		const char *kernel = csv_cell(&c, r, "kernel");
-		if (kernel[0] == '\0') {
-			set_error(err, "%s:%d: empty kernel name", path, line);
+		if (!(plot ? plot_row : summary_row)(&c, r, path, column, t, p, err))
 			goto out;
-		}
-		if (!parse_cpu(csv_cell(&c, r, "cpu_a"), &p->cpu_a) ||
-		    !parse_cpu(csv_cell(&c, r, "cpu_b"), &p->cpu_b) || p->cpu_a == p->cpu_b) {
-			set_error(err, "%s:%d: cpu_a '%.32s' and cpu_b '%.32s' are not two CPU ids", path,
-				  line, csv_cell(&c, r, "cpu_a"), csv_cell(&c, r, "cpu_b"));
-			goto out;
-		}
-		if (t) {
-			p->pair_class = topology_pair_class(t, p->cpu_a, p->cpu_b);
-			if (p->pair_class == PAIR_CLASS_COUNT) {
-				set_error(err, "%s:%d: CPU %d or %d is not in the topology (%s)", path, line,
-					  p->cpu_a, p->cpu_b, t->source);
-				goto out;
-			}
-		} else {
-			p->pair_class = pair_class_from_name(csv_cell(&c, r, "pair_class"));
-			if (p->pair_class < 0) {
-				set_error(err, "%s:%d: unknown pair_class '%.32s'", path, line,
-					  csv_cell(&c, r, "pair_class"));
-				goto out;
-			}
-		}
-		p->ok = strcmp(csv_cell(&c, r, "status"), "ok") == 0;
-		if (!csv_number(&c, r, column, &p->value) || (p->ok && !(p->value >= 0))) {
-			set_error(err, "%s:%d: %s '%.32s' is not a latency", path, line, column,
-				  csv_cell(&c, r, column));
-			goto out;
-		}
 		if (!p->ok)
 			p->value = NAN;
 		int k = 0;
@@ -121,18 +206,34 @@ int latency_table_read(const char *dir, const char *column, const struct topolog
 	}
 	qsort(rows, (size_t)c.nrows, sizeof *rows, by_key_then_row);
 	lt->pairs = malloc(((size_t)c.nrows + 1) * sizeof *lt->pairs);
-	if (lt->pairs == NULL) {
+	if (plot) {
+		lt->counters = calloc((size_t)c.ncols + 1, sizeof *lt->counters);
+		for (int i = 0; lt->counters && i < c.ncols; i++)
+			if (shown_counter(c.header[i]) &&
+			    (lt->counters[lt->ncounters++] = strdup(c.header[i])) == NULL)
+				break;
+		lt->counts = malloc(((size_t)c.nrows * lt->ncounters + 1) * sizeof *lt->counts);
+	}
+	if (lt->pairs == NULL ||
+	    (plot && (lt->counters == NULL || lt->counts == NULL ||
+		      (lt->ncounters > 0 && lt->counters[lt->ncounters - 1] == NULL)))) {
 		set_error(err, "%s: out of memory", path);
 		goto out;
 	}
 	/* Sorted by key, then by row: the last of each run of equal keys is the
 	 * row written last. */
-	for (int r = 0; r < c.nrows; r++) {
+	for (int r = 0, first = 0; r < c.nrows; r++) {
 		bool same_as_next = r + 1 < c.nrows && rows[r + 1].pair.kernel == rows[r].pair.kernel &&
 				    rows[r + 1].pair.cpu_a == rows[r].pair.cpu_a &&
 				    rows[r + 1].pair.cpu_b == rows[r].pair.cpu_b;
-		if (!same_as_next)
-			lt->pairs[lt->npairs++] = rows[r].pair;
+		if (same_as_next)
+			continue;
+		if (plot)
+			plot_merge(&c, rows, first, r, lt);
+		else
+			lt->pairs[lt->npairs] = rows[r].pair;
+		lt->npairs++;
+		first = r + 1;
 	}
 	ret = 0;
 out:
@@ -149,7 +250,23 @@ void latency_table_free(struct latency_table *lt)
 		free(lt->kernels[k]);
 	free(lt->kernels);
 	free(lt->pairs);
+	for (int j = 0; j < lt->ncounters; j++)
+		free(lt->counters[j]);
+	free(lt->counters);
+	free(lt->counts);
 	*lt = (struct latency_table){ 0 };
+}
+
+int latency_table_read(const char *dir, const char *column, const struct topology *t,
+		       struct latency_table *lt, char *err)
+{
+	return read_table(dir, column, t, false, lt, err);
+}
+
+int latency_table_read_plot(const char *dir, const char *column, const struct topology *t,
+			    struct latency_table *lt, char *err)
+{
+	return read_table(dir, column, t, true, lt, err);
 }
 
 const struct latency_pair *latency_table_find(const struct latency_table *lt, int k, int a, int b)

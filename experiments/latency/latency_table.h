@@ -22,6 +22,11 @@ struct latency_table {
 	char **kernels;      /* in order of first appearance */
 	int npairs;
 	struct latency_pair *pairs; /* sorted by kernel, cpu_a, cpu_b; each once */
+	/* Only from latency_table_read_plot: the counter columns shown beside
+	 * latency (*_per_handoff), and counts[pair * ncounters + j]. */
+	int ncounters;
+	char **counters;
+	double *counts;
 };
 
 /* Reads dir/latency.csv, taking the column `column` ("median_ns", "min_ns").
@@ -29,6 +34,14 @@ struct latency_table {
  * from the pair_class column. Returns 0, or -1 with "FILE:LINE: what" in err. */
 int latency_table_read(const char *dir, const char *column, const struct topology *t,
 		       struct latency_table *lt, char *err);
+/* latency_table_read for the heatmaps, whose kernel names become file names:
+ * t is required, every kernel name must be one plot_safe_name accepts, each
+ * CPU is checked on its own, a CPU may pair with itself and a value need only
+ * be a number (all with the heatmaps' messages). The counter columns are kept.
+ * A pair seen twice keeps the later ok row: a failed row, or a counter cell
+ * that is not a number, leaves the earlier values. */
+int latency_table_read_plot(const char *dir, const char *column, const struct topology *t,
+			    struct latency_table *lt, char *err);
 void latency_table_free(struct latency_table *lt);
 
 /* The pair of kernel k and (a, b), or NULL. */

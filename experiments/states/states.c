@@ -498,40 +498,25 @@ static void print_expected_vs_measured(const struct states_plan *p,
 				       const struct states_result *results,
 				       char reasons[MAX_EVENTS][160])
 {
-	int first_fill = -1;
-	for (int e = p->events.n - 1; e >= 0; e--)
-		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE)
-			first_fill = e;
-	if (first_fill < 0)
+	struct model_row *rows = calloc((size_t)p->nkernels, sizeof *rows);
+	if (rows == NULL)
 		return;
-	printf("\nprotocol model against counters (%s): line fills from another core per access\n",
-	       p->events.auto_label[0] ? p->events.auto_label : "events given");
-	printf("%-20s %9s %9s  %s\n", "kernel", "expected", "measured", "model");
 	for (int k = 0; k < p->nkernels; k++) {
-		double sum = 0;
-		int n = 0;
+		rows[k] = (struct model_row){ .kernel = p->kernels[k]->name,
+					      .expected = p->kernels[k]->cost.fills_from_cache,
+					      .model = p->kernels[k]->cost.model };
 		for (int i = 0; i < p->npairs; i++) {
 			const struct states_result *m = &results[(size_t)i * p->nkernels + k];
 			if (m->status != PAIR_OK)
 				continue;
 			for (int e = 0; e < p->events.n; e++)
 				if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE)
-					sum += m->per_access[e]; /* NAN spreads: NA */
-			n++;
+					rows[k].measured_sum += m->per_access[e]; /* NAN spreads: NA */
+			rows[k].n++;
 		}
-		char measured[32];
-		if (n == 0 || isnan(sum))
-			snprintf(measured, sizeof measured, "NA");
-		else
-			snprintf(measured, sizeof measured, "%.2f", sum / n);
-		printf("%-20s %9.2f %9s  %s\n", p->kernels[k]->name, p->kernels[k]->cost.fills_from_cache,
-		       measured, p->kernels[k]->cost.model);
 	}
-	for (int e = first_fill; e < p->events.n; e++)
-		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE && reasons[e][0]) {
-			printf("NA: %s\n", reasons[e]);
-			break;
-		}
+	counters_print_model(&p->events, "access", 20, rows, p->nkernels, reasons);
+	free(rows);
 }
 
 /* "load: local 1.1 ns, from modified 96, from exclusive 88, from shared 1.2,
@@ -582,24 +567,7 @@ static void report_unavailable_events(struct run *r, const struct states_plan *p
 		na = json_object();
 		json_object_set_new(experiment, "counters_unavailable", na);
 	}
-	char names[ERRLEN] = "";
-	const char *first = NULL;
-	int n = 0;
-	for (int e = 0; e < p->events.n; e++) {
-		if (warned[e] || !reasons[e][0])
-			continue;
-		warned[e] = true;
-		json_object_set_new(na, p->events.names[e], json_string(reasons[e]));
-		size_t used = strlen(names);
-		snprintf(names + used, sizeof names - used, "%s%s", n++ ? ", " : "", p->events.names[e]);
-		if (!first)
-			first = reasons[e];
-	}
-	if (n == 1)
-		run_warn(r, "counter NA: %s", first);
-	else if (n > 1)
-		run_warn(r, "%d counters NA (%s); the first says: %s (all reasons in meta.json)", n,
-			 names, first);
+	counters_warn_unavailable(r, &p->events, reasons, warned, na);
 }
 
 /* Shrinks the per-kernel time limit so all pairs fit in the budget; never

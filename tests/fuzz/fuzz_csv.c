@@ -10,6 +10,7 @@
 
 #include "base/common.h"
 #include "base/csv.h"
+#include "experiments/latency/latency_plot.h"
 #include "plots/plot.h"
 #include "tests/fuzz/fuzz.h"
 #include "topology/topology.h"

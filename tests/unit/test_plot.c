@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "experiments/latency/latency_plot.h"
 #include "plots/plot.h"
 
 /* Interleaved numbering, as on many two-socket servers: CPUs 0 and 2 on
