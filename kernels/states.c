@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "base/shuffle.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -178,15 +180,6 @@ const struct state_kernel *state_kernel_find(const char *name)
 
 /* ---- the chain ---- */
 
-/* splitmix64, so a recorded seed rebuilds the same chain on any libc. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 size_t line_set_init(struct line_set *set, unsigned char *base, size_t stride, size_t page_size,
 		     long n)
 {
@@ -204,18 +197,14 @@ size_t line_set_init(struct line_set *set, unsigned char *base, size_t stride, s
 struct chain_line *states_chain_build(const struct line_set *set, uint64_t seed, long *order)
 {
 	long n = set->n;
-	uint64_t state = seed;
 	for (long i = 0; i < n; i++)
 		order[i] = i;
 	/* A random visiting order: the stride prefetchers see no pattern, and
 	 * lines that follow each other in the walk are rarely neighbours in
-	 * memory (or in one DRAM page in the same order twice). */
-	for (long i = n - 1; i > 0; i--) {
-		long j = (long)(next_random(&state) % (uint64_t)(i + 1));
-		long tmp = order[i];
-		order[i] = order[j];
-		order[j] = tmp;
-	}
+	 * memory (or in one DRAM page in the same order twice). splitmix64
+	 * (base/shuffle.h), so a recorded seed rebuilds the same chain on any
+	 * libc. */
+	shuffle(order, (size_t)n, sizeof *order, seed);
 	for (long k = 0; k < n; k++) {
 		struct chain_line *line = line_at(set, order[k]);
 		atomic_store_explicit(&line->next, (uintptr_t)line_at(set, order[(k + 1) % n]),

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/budget.h"
 #include "harness/agents.h"
 #include "harness/selection.h"
 #include "experiments/experiment.h"
@@ -254,7 +255,7 @@ static void format_distances(const struct falseshare_plan *p, char *buf, size_t 
 double fs_fit_budget(struct falseshare_plan *p, double budget_s, double overhead_per_run_s)
 {
 	/* Room for the plots, the tables and the estimate being optimistic. */
-	double target = budget_s * 0.8;
+	double target = budget_s * BUDGET_PLANNED_SHARE;
 	if (fs_estimate_s(p, overhead_per_run_s) > target && p->rounds > 3) {
 		note(p, "rounds %ld -> 3", p->rounds);
 		p->rounds = 3;

@@ -2,9 +2,10 @@
  * counter, with neighbouring counters d bytes apart, against the same threads
  * with every counter in its own block of lines; placements from the topology;
  * a pair heatmap; the packed-vs-padded struct demo. kernels/falseshare.c holds
- * the update loops, experiments/falseshare/falseshare_run.c runs them on pinned threads,
- * experiments/falseshare/falseshare_sweep.c measures and reports, exp_falseshare.c turns
- * options into a plan. */
+ * the update loops; in experiments/falseshare/, falseshare_run.c runs them on
+ * pinned threads, falseshare_placement.c places the threads,
+ * falseshare_sweep.c measures the plan, falseshare_report.c writes and prints
+ * the results, falseshare.c turns options into a plan. */
 #ifndef COHMAP_FALSESHARE_H
 #define COHMAP_FALSESHARE_H
 

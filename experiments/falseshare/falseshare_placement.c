@@ -99,6 +99,23 @@ static int members(const struct topology *t, const int *cpus, int n, place_key k
 	return m;
 }
 
+/* The value of `outer` whose CPUs among cpus[] hold the most distinct values
+ * of `inner` (inner NULL: the most CPUs), the first one on a tie; -1 when
+ * there is none. *score is that most. values, group and scratch hold n. */
+static int richest(const struct topology *t, const int *cpus, int n, place_key outer,
+		   place_key inner, int *values, int *group, int *scratch, int *score)
+{
+	int best = -1, nv = distinct(t, cpus, n, outer, values);
+	*score = 0;
+	for (int v = 0; v < nv; v++) {
+		int m = members(t, cpus, n, outer, values[v], group);
+		int s = inner ? distinct(t, group, m, inner, scratch) : m;
+		if (s > *score)
+			best = values[v], *score = s;
+	}
+	return best;
+}
+
 int fs_place(const struct topology *t, const int *cpus, int n, enum fs_placement p, int threads,
 	     int *out, char *why)
 {
@@ -111,12 +128,7 @@ int fs_place(const struct topology *t, const int *cpus, int n, enum fs_placement
 	}
 	switch (p) {
 	case FS_SMT: { /* the core with the most selected threads */
-		int nv = distinct(t, cpus, n, key_core, values);
-		for (int v = 0; v < nv; v++) {
-			int m = members(t, cpus, n, key_core, values[v], group);
-			if (m > best_score)
-				best = values[v], best_score = m;
-		}
+		best = richest(t, cpus, n, key_core, NULL, values, group, inner, &best_score);
 		if (best_score < 2) {
 			set_error(why, "no core has two selected SMT threads");
 			break;
@@ -126,36 +138,18 @@ int fs_place(const struct topology *t, const int *cpus, int n, enum fs_placement
 		memcpy(out, group, (size_t)got * sizeof *out);
 		break;
 	}
-	case FS_L3: { /* the L3 group with the most selected cores */
-		int nv = distinct(t, cpus, n, key_l3, values);
-		for (int v = 0; v < nv; v++) {
-			int m = members(t, cpus, n, key_l3, values[v], group);
-			int cores = distinct(t, group, m, key_core, inner);
-			if (cores > best_score)
-				best = values[v], best_score = cores;
-		}
-		if (best_score < 2) {
-			set_error(why, "no L3 group holds two selected cores");
-			break;
-		}
-		int m = members(t, cpus, n, key_l3, best, group);
-		got = round_robin(t, group, m, key_core, threads, out);
-		break;
-	}
+	case FS_L3:          /* the L3 group with the most selected cores */
 	case FS_SPREAD_L3: { /* the socket with the most selected L3 groups */
-		int nv = distinct(t, cpus, n, key_socket, values);
-		for (int v = 0; v < nv; v++) {
-			int m = members(t, cpus, n, key_socket, values[v], group);
-			int l3 = distinct(t, group, m, key_l3, inner);
-			if (l3 > best_score)
-				best = values[v], best_score = l3;
-		}
+		place_key outer = p == FS_L3 ? key_l3 : key_socket;
+		place_key spread = p == FS_L3 ? key_core : key_l3;
+		best = richest(t, cpus, n, outer, spread, values, group, inner, &best_score);
 		if (best_score < 2) {
-			set_error(why, "no socket has selected CPUs in two L3 groups");
+			set_error(why, p == FS_L3 ? "no L3 group holds two selected cores"
+						  : "no socket has selected CPUs in two L3 groups");
 			break;
 		}
-		int m = members(t, cpus, n, key_socket, best, group);
-		got = round_robin(t, group, m, key_l3, threads, out);
+		int m = members(t, cpus, n, outer, best, group);
+		got = round_robin(t, group, m, spread, threads, out);
 		break;
 	}
 	case FS_CROSS_SOCKET:

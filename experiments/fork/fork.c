@@ -209,16 +209,9 @@ static int choose_census(const char *cmd, const struct fork_settings *own, struc
 		p->processes = (int)own->processes;
 		p->processes_given = true;
 	}
-	if (census_need(p->segment, p->processes) <= allowance)
-		return 0;
-	if (p->segment_given && p->processes_given) {
-		snprintf(what, sizeof what, "a census of %d processes x %s", p->processes,
-			 format_bytes(p->segment, text, sizeof text));
-		no_fit(cmd, what, census_need(p->segment, p->processes), allowance);
-		return -1;
-	}
-	/* Shrink what was not asked for: first the process count, then the
-	 * segment, never below one process of one page table's worth. */
+	/* Shrink what was not asked for (when it does not fit): first the
+	 * process count, then the segment, never below one process of one page
+	 * table's worth. */
 	while (!p->processes_given && p->processes > 1 && census_need(p->segment, p->processes) > allowance)
 		p->processes /= 2;
 	while (!p->segment_given && p->segment > page * 512 && census_need(p->segment, p->processes) > allowance)

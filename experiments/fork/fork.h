@@ -40,7 +40,8 @@ struct fork_plan {
 /* Memory a cell needs besides the hugetlb pool: the mapping itself, the
  * child's copies when it writes a private mapping, both page tables. */
 uint64_t fork_cell_memory(const struct mapping_kind *k, uint64_t bytes);
-/* The part of MemAvailable the experiment allows itself. */
+/* The part of MemAvailable the experiment allows itself: this share. */
+#define FORK_MEMORY_SHARE 0.75
 uint64_t fork_memory_allowance(long long mem_available);
 
 /* ---- primitives ---- */

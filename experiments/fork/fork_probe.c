@@ -1,5 +1,6 @@
 /* The primitives of the fork experiment: one timed fork with a task for the
- * child, one spawn, reaping with a deadline, and the page-table census.
+ * child, one spawn, reaping with a deadline, and the page-table census,
+ * with the page-table and memory model a plan is checked against.
  * Every child is reaped on every path, dies with the parent
  * (PR_SET_PDEATHSIG), and between fork and _exit calls only system calls
  * and the mapping's own loops (no stdio, no malloc: the parent may have had
@@ -310,6 +311,21 @@ uint64_t pagetable_model_bytes(uint64_t segment, size_t page_bytes)
 	uint64_t pmd_tables = (segment + pmd_span - 1) / pmd_span;
 	uint64_t pte_tables = page_bytes < pte_span ? (segment + pte_span - 1) / pte_span : 0;
 	return (pmd_tables + pte_tables) * page;
+}
+
+uint64_t fork_cell_memory(const struct mapping_kind *k, uint64_t bytes)
+{
+	uint64_t need = 0;
+	if (k->touched && k->pages != PAGES_HUGETLB)
+		need += bytes;              /* the mapping itself */
+	if (!k->shared)
+		need += bytes;              /* the child's copies when it writes */
+	return need + 2 * pagetable_model_bytes(bytes, (size_t)sysconf(_SC_PAGESIZE));
+}
+
+uint64_t fork_memory_allowance(long long mem_available)
+{
+	return mem_available > 0 ? (uint64_t)((double)mem_available * FORK_MEMORY_SHARE) : 0;
 }
 
 /* Evenly spread pages the parent writes and every process checks: enough

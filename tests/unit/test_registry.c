@@ -70,7 +70,7 @@ static const struct option_def demo_options[] = {
 	{ "colour", 0, OPT_STRING, "NAME", NULL, 0, 0, "the widgets' colour", AT(colour) },
 };
 #undef AT
-static const char *const demo_shared[] = { "cpus", "output", "quiet", "help", NULL };
+static const char *const demo_shared[] = { "cpus", "output", "topology", "quiet", "help", NULL };
 static const char *const demo_csv[] = { "demo.csv", NULL };
 static const char *const demo_figures[] = { "demo.png", NULL };
 
