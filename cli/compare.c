@@ -1,7 +1,10 @@
 /* `cohmap compare A B`. Both runs are read and checked whole before the
  * output directory exists: same kernels, same CPUs per kernel, well-formed
  * files. The pictures are drawn by cli/compare.gp from plain .dat/.gpvars
- * files written here, like the latency heatmaps. */
+ * files written here, like the latency heatmaps.
+ *
+ * One file: reading, checking, the tables and the pictures all walk the
+ * same pair of runs, kernel by kernel. */
 #include "cli/compare.h"
 
 #include <errno.h>

@@ -2,7 +2,10 @@
  * section per experiment with its plots, what they show and how to read
  * them, and its key numbers. Everything comes from meta.json and the files
  * it names; an experiment this file has never heard of still gets a section
- * (its summary from the registry, its headline, plots and CSV files). */
+ * (its summary from the registry, its headline, plots and CSV files).
+ *
+ * One file: the page is one HTML document written top to bottom; its
+ * sections share the escaping and the figure markup of cli/html.c. */
 #include "cli/report.h"
 
 #include <unistd.h>

@@ -100,8 +100,17 @@ int run_experiments(const char *cmd, struct options *o, const struct experiment 
 		if (budgeted && share < SPENT_BUDGET_SHARE_S)
 			share = SPENT_BUDGET_SHARE_S;
 		uint64_t started = monotonic_ns();
-		rc = worse(rc, list[i]->measure(&r, plans[i], share));
+		int code = list[i]->measure(&r, plans[i], share);
+		rc = worse(rc, code);
 		budget_s -= (double)(monotonic_ns() - started) / 1e9;
+		/* An experiment that did not say how it ended gets the status its
+		 * exit code means, so the report never shows one as unknown. */
+		json_t *entry = json_object_get(experiments, list[i]->name);
+		if (entry && json_object_get(entry, "status") == NULL)
+			json_object_set_new(entry, "status",
+					    json_string(code == EXIT_INTERRUPTED ? "interrupted"
+							: code == EXIT_RUNTIME	  ? "failed"
+										  : "complete"));
 		measured++;
 		run_save_meta(&r);
 	}

@@ -1,3 +1,10 @@
+/* The stream ring, the engine of `cohmap bandwidth` and of ipc's copy: a
+ * producer agent writes chunks into a shared ring, the consumer agent reads
+ * or copies them out, every chunk's sequence number and checksum checked;
+ * samples are timed passes over the ring until the median is precise.
+ *
+ * One file: the two agents, the ring's memory and the sampling loop share
+ * one session struct and its protocol. */
 #include "harness/stream_ring.h"
 
 #include <math.h>

@@ -1,6 +1,9 @@
 /* The channels of `cohmap channels`: six ways from one process to another,
  * from two copies through the kernel to none at all. See channels.h for what
- * every channel does alike. */
+ * every channel does alike.
+ *
+ * One file, as stress-ng keeps a family: the six channels share their
+ * setup, framing and data check, and each is a short descriptor. */
 #include "kernels/channels.h"
 
 #include <errno.h>

@@ -3,7 +3,10 @@
  * draw. cohmap does the parts that need the topology (which CPUs, in which
  * order, where the domain borders are) and writes them as two plain files per
  * figure; the scripts do all the drawing, so a figure can be restyled or
- * redrawn without cohmap. */
+ * redrawn without cohmap.
+ *
+ * One file: every part serves the one heatmap writer, and splitting the
+ * script finder from the runner would only add a header between them. */
 #include "plots/plot.h"
 #include "base/common.h"
 

@@ -1,3 +1,9 @@
+/* The bandwidth experiment's run: the job list (size sweep per pair class
+ * and the CPU-pair matrix), the budget plan, the reference job measured again
+ * to catch drift, bandwidth.csv, meta.json, the summary and the plots. One
+ * job is measured by harness/stream_ring.c.
+ *
+ * One file: the plan, the drift check and the rows walk the same jobs array. */
 #include "experiments/bandwidth/bandwidth.h"
 
 #include <errno.h>

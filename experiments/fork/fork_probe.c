@@ -4,7 +4,10 @@
  * Every child is reaped on every path, dies with the parent
  * (PR_SET_PDEATHSIG), and between fork and _exit calls only system calls
  * and the mapping's own loops (no stdio, no malloc: the parent may have had
- * threads). */
+ * threads).
+ *
+ * One file: these rules hold for every function here, and keeping them
+ * together is what lets a reader check them in one place. */
 #include "experiments/fork/fork.h"
 
 #include <errno.h>

@@ -8,7 +8,11 @@
  * order, so that the hypervisor moving vCPUs or a frequency change lands on
  * every kind alike. The answer is the difference to threads in each round,
  * and its spread over the rounds: a spread that straddles zero means no
- * difference could be measured. */
+ * difference could be measured.
+ *
+ * One file: the plan, the interleaved rounds and the per-round differences
+ * are one loop over the same table of measurements; the engines themselves
+ * are harness/latency_pair.c and harness/stream_ring.c. */
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>

@@ -1,3 +1,11 @@
+/* The latency matrix: every selected kernel on every ordered pair of the
+ * selected CPUs, in shuffled order, with a reference pair measured again to
+ * catch drift; --resume keeps the finished rows; latency.csv, meta.json, the
+ * summary tables and the heatmaps. One pair is measured by
+ * harness/latency_pair.c.
+ *
+ * One file: the job list, the drift check, the rows and the summary all
+ * walk the same jobs array in the same order. */
 #include "experiments/latency/latency.h"
 #include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"

@@ -1,7 +1,10 @@
 /* The line-state experiment: options checked against the topology (which
  * kernels, CPUs, pairs, how lines are invalidated), then the pairs in a
  * shuffled order into states.csv, meta.json, a summary table and the plots.
- * One pair is measured by experiments/states/states_measure.c. */
+ * One pair is measured by experiments/states/states_measure.c.
+ *
+ * One file: the plan, the summary table and the headline read the same
+ * results array, pair class by pair class. */
 #include <errno.h>
 #include <math.h>
 #include <numa.h>

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "base/common.h"
 #include "cli/commands.h"
@@ -192,6 +193,12 @@ static void a_descriptor_alone_runs(void **state)
 	text[n] = '\0';
 	assert_non_null(strstr(text, "\"demo\""));
 	assert_non_null(strstr(text, "3 widgets"));
+	/* it set no status: the suite gives it the one its exit code means */
+	json_t *m = json_load_file(meta, 0, NULL);
+	assert_non_null(m);
+	json_t *demo = json_object_get(json_object_get(m, "experiments"), "demo");
+	assert_string_equal(json_string_value(json_object_get(demo, "status")), "complete");
+	json_decref(m);
 	free(o.settings);
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
