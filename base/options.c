@@ -93,9 +93,14 @@ unsigned long options_seed(const struct options *o)
 	return (unsigned long)((monotonic_ns() ^ (uint64_t)getpid()) & 0xffffffffu);
 }
 
+bool option_stat_known(const char *stat)
+{
+	return strcmp(stat, "median") == 0 || strcmp(stat, "min") == 0;
+}
+
 int option_check_stat(const char *cmd, const char *stat)
 {
-	if (strcmp(stat, "median") == 0 || strcmp(stat, "min") == 0)
+	if (option_stat_known(stat))
 		return 0;
 	fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", cmd, stat);
 	return -1;

@@ -79,6 +79,8 @@ const struct option_def *option_set_find(const struct option_set *set, const cha
 /* --stat: the statistic a plot shows, median or min. Returns 0, or -1
  * after "cohmap CMD: --stat must be median or min (got 'x')" on stderr. */
 int option_check_stat(const char *cmd, const char *stat);
+/* The same test without the message, for code that reports its own way. */
+bool option_stat_known(const char *stat);
 /* The seed of a run's shuffles: --seed, else from the clock and the pid
  * (recorded in meta.json, so any order can be replayed). */
 unsigned long options_seed(const struct options *o);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/options.h"
 #include "base/csv.h"
 #include "cli/html.h"
 #include "experiments/latency/latency_table.h"
@@ -450,10 +451,8 @@ int compare_runs(const struct compare_request *q)
 	const char *column = strcmp(q->stat, "min") == 0 ? "min_ns" : "median_ns";
 	const char *stat_name = strcmp(q->stat, "min") == 0 ? "minimum" : "median";
 
-	if (strcmp(q->stat, "median") != 0 && strcmp(q->stat, "min") != 0) {
-		fprintf(stderr, "cohmap %s: --stat must be median or min (got '%s')\n", q->cmd, q->stat);
+	if (option_check_stat(q->cmd, q->stat) != 0)
 		goto out;
-	}
 	if ((rc = load_side(q->cmd, "A", q->dir_a, column, &a)) != EXIT_DONE ||
 	    (rc = load_side(q->cmd, "B", q->dir_b, column, &b)) != EXIT_DONE ||
 	    (rc = check_comparable(q->cmd, &a, &b)) != EXIT_DONE)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/common.h"
+#include "base/options.h"
 #include "base/csv.h"
 #include "base/memory.h"
 #include "plots/csvplot.h"
@@ -198,7 +199,7 @@ int plot_bandwidth(const char *dir, const struct topology *t, const char *stat,
 	const char *consumers[MAX_CONSUMERS];
 	int nconsumers = 0, drawn = 0;
 
-	if (strcmp(stat, "median") != 0 && strcmp(stat, "min") != 0) {
+	if (!option_stat_known(stat)) {
 		set_error(err, "unknown statistic '%s' for the bandwidth plots (median or min)", stat);
 		return -1;
 	}

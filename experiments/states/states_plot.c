@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/options.h"
 #include "base/csv.h"
 #include "base/stats.h"
 #include "kernels/states.h"
@@ -413,7 +414,7 @@ int plot_states(const char *dir, const struct topology *t, const char *stat,
 	struct row *rows = NULL;
 	int n = 0;
 	*files = (struct states_plot_files){ 0 };
-	if (strcmp(stat, "min") != 0 && strcmp(stat, "median") != 0) {
+	if (!option_stat_known(stat)) {
 		set_error(err, "unknown statistic '%s' (median or min)", stat);
 		return -1;
 	}
