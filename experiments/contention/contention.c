@@ -48,11 +48,6 @@ static const char *const contention_shared[] = {
 static const char *const contention_csv[] = { "contention.csv", "contention-ladder.csv", NULL };
 static const char *const contention_figures[] = { "contention.png", "contention-fairness.png", NULL };
 
-const char *ct_order_name(enum ct_order o)
-{
-	return o == CT_ORDER_TOPOLOGY ? "topology" : o == CT_ORDER_SPREAD ? "spread" : "list";
-}
-
 /* ---- parsing ---- */
 
 static const char *op_name(int i)

@@ -27,6 +27,11 @@ static const char *const ladder_columns[] = {
 };
 enum { LADDER_COLUMNS = ARRAY_SIZE(ladder_columns) };
 
+const char *ct_order_name(enum ct_order o)
+{
+	return o == CT_ORDER_TOPOLOGY ? "topology" : o == CT_ORDER_SPREAD ? "spread" : "list";
+}
+
 int ct_rows_open(const struct run *r, struct csv_writer *w, char *err)
 {
 	char path[4096];
