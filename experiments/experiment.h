@@ -72,6 +72,7 @@ struct experiment {
 	X(states)             \
 	X(ipc)                \
 	X(falseshare)         \
+	X(contention)         \
 	X(bandwidth)          \
 	X(channels)           \
 	X(attach)             \

@@ -57,6 +57,20 @@ check "it names the CPU model" has "$page" "$(sed -n 's/^cpu_model //p' "$tmp/ru
 check "it shows the table by pair class" has "$page" "One-way latency by pair class"
 check "it links the CSV" has "$page" 'href="./latency.csv"'
 
+echo "== the contention section: the curve explained, the ladder beside it"
+"$cohmap" contention -c 0,1 --op fetch_add,fetch_add_padded --lock ticket,tas --rounds 1 --run-ms 2 \
+	--seed 1 -q -o "$tmp/ct" >/dev/null 2>&1
+check "contention exits 0 (or 4 without gnuplot)" grep -qx '[04]' <<<"$?"
+page=$tmp/ct/index.html
+check "it has the contention section" has "$page" 'id="exp-contention"'
+check "titled" has "$page" "Contention: many threads on one line"
+check "it explains the curve" has "$page" "each step of the ladder crosses one level of the machine"
+check "the ladder shown whole, a row per step" has "$page" "<th>level_crossed</th>"
+check "the headline names the step that hurt most" has "$page" "hurt most"
+check "it links contention.csv" has "$page" 'href="./contention.csv"'
+check "contention.png shown" has "$page" 'src="./contention.png"'
+check "contention-fairness.png shown" has "$page" 'src="./contention-fairness.png"'
+
 echo "== a fixture run: warnings, skipped and unknown experiments, escaping"
 # 16 CPUs of the two-socket SMT fixture: both sockets, SMT siblings
 topo=$src/topology/fixtures/intel-2s-smt.topo

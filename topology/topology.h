@@ -82,6 +82,17 @@ enum pair_class topology_pair_class(const struct topology *t, int cpu_a, int cpu
  * so that each domain is one contiguous block whatever the numbering. */
 void topology_sort(const struct topology *t, int *cpus, int n);
 
+/* Reorders cpus (given in topology order) for adding threads one at a time:
+ * nearest first (each next CPU the closest to those already placed: the SMT
+ * sibling, then the same L3 group, other L3 groups, the other socket), or
+ * with spread, farthest first. cpus[0] stays first. -1 when out of memory. */
+int topology_ladder(const struct topology *t, int *cpus, int n, bool spread);
+/* The closest class between cpu and any other CPU of set[0..n) (the level a
+ * thread on cpu adds); PAIR_CLASS_COUNT when set holds no other CPU. */
+enum pair_class topology_nearest_class(const struct topology *t, const int *set, int n, int cpu);
+/* The farthest class between two CPUs of set (PAIR_SELF for one CPU). */
+enum pair_class topology_span_class(const struct topology *t, const int *set, int n);
+
 /* CPUs that are online and allowed, in topology order. Returns the count. */
 int topology_usable(const struct topology *t, int *cpus, int max);
 

@@ -239,5 +239,19 @@ check "... and no results directory" test ! -e "$out/offline"
 cpu_rows() { awk '$NF == "yes" && $1 ~ /^[0-9]+$/ {print $1}' "$out/offline-topo.out" | tr '\n' ' '; }
 check "cohmap topo lists the 7 online CPUs, not CPU 7 ($(cpu_rows))" test "$(cpu_rows)" = "0 1 2 3 4 5 6 "
 
+# ---- the contention ladder on 4 CPUs (one step per level) -----------------
+check "cohmap contention finishes (exit $(exit_of contention): 0, or 4 without gnuplot)" \
+	grep -qx '[04]' <<<"$(exit_of contention)"
+ct_rows=$(awk -F, 'NR > 1' "$out/contention-csv.out" 2>/dev/null | wc -l)
+check "contention: 14 items x 4 steps = 56 rows ($ct_rows)" test "$ct_rows" = 56
+ct_bad=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+	$c["status"] != "ok" && !($c["kind"] == "split_lock" && $c["status"] == "skipped") {n++}
+	END {print n + 0}' "$out/contention-csv.out" 2>/dev/null)
+check "contention: every row ok, counters exact (a lost update fails the run) ($ct_bad not ok)" test "$ct_bad" = 0
+ct_levels=$(awk -F, 'NR > 1 {printf "%s ", $3}' "$out/contention-ladder.out" 2>/dev/null)
+check "contention: the ladder crosses smt first, the other socket last ($ct_levels)" \
+	grep -q '^none smt .* cross-socket $' <<<"$ct_levels"
+sed 's/^/      /' "$out/contention-ladder.out" 2>/dev/null
+
 echo "check-vm: $failures failed"
 [[ $failures == 0 ]]
