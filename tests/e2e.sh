@@ -15,6 +15,27 @@ check() { # description, command...
 # PNG: 8-byte signature, then the IHDR chunk with width and height.
 png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
 is_png() { [[ $(od -An -tx1 -N8 "$1" | tr -d ' \n') == 89504e470d0a1a0a ]]; }
+# Waits for an event (a command that succeeds: a row on disk, a process
+# gone), however loaded the machine is. The bound, ten minutes, only keeps a
+# hang from stalling the check: nothing here needs more than seconds.
+wait_until() { local i; for ((i = 0; i < 6000; i++)); do "$@" && return 0; sleep 0.1; done; return 1; }
+# FILE has at least N lines, or process PID has ended (nothing more will come).
+lines_or_gone() { [[ -f $1 && $(wc -l <"$1") -ge $2 ]] || ! kill -0 "$3" 2>/dev/null; }
+# Processes still alive (zombies are dead) whose command line names $1.
+alive_with() {
+	local n=0 pid
+	for pid in $(pgrep -f -- "$1"); do
+		grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null || n=$((n + 1))
+	done
+	echo "$n"
+}
+none_alive_with() { test "$(alive_with "$1")" = 0; }
+# Process PID has children (their pids are then in $children), or has ended.
+children_or_gone() { children=$(pgrep -P "$1" | tr '\n' ' '); [[ -n $children ]] || ! kill -0 "$1" 2>/dev/null; }
+# SysV segments whose creator (cpid, column 3 of ipcs -m -p) is one of the
+# pids given: another program's segments (another cohmap beside this test)
+# are not ours to count.
+segments_of() { ipcs -m -p 2>/dev/null | awk -v p=" $* " 'index(p, " " $3 " ")' | wc -l; }
 
 cpus=$(taskset -pc $$ | sed 's/.*: //')
 echo "== latency matrix on CPUs 0,1 (this process may use: $cpus)"
@@ -57,14 +78,12 @@ check "plot redraws" "$cohmap" plot "$tmp/run" --stat min
 check "heatmap back" is_png "$tmp/run/latency-load_store.png"
 
 echo "== Ctrl-C keeps the finished pairs"
-"$cohmap" latency -c 0,1 -q -o "$tmp/cut" --time-limit 0.3 --precision 0.1 &
+"$cohmap" latency -c 0,1 -q -o "$tmp/cut" --time-limit 1 --precision 0.1 &
 pid=$!
-# Interrupt once a pair is on disk (however loaded the machine is), well
-# before the 8th: each pair takes up to 0.3 s.
-for _ in $(seq 200); do
-	[[ $(wc -l <"$tmp/cut/latency.csv" 2>/dev/null || echo 0) -ge 2 ]] && break
-	sleep 0.05
-done
+# Interrupt once a pair is on disk (however long that takes on a loaded
+# machine), well before the 8th: each pair samples for 1 s (the precision is
+# out of reach), so the signal has 7 s to land.
+wait_until lines_or_gone "$tmp/cut/latency.csv" 2 $pid
 kill -INT $pid
 wait $pid
 code=$?
@@ -103,8 +122,10 @@ if ! ls /sys/bus/event_source/devices/ | grep -qE '^(cpu|cpu_core|armv8.*)$'; th
 fi
 
 echo "== threads against processes"
-shm_before=$(ipcs -m | grep -c '^0x' || true)
-"$cohmap" ipc -c 0,1 --rounds 2 -n 10 -q -o "$tmp/ipc"
+shm_names_before=$(ls /dev/shm | grep cohmap | sort)
+"$cohmap" ipc -c 0,1 --rounds 2 -n 10 -q -o "$tmp/ipc" &
+ipc_pid=$!
+wait $ipc_pid
 check "ipc exits 0" test $? = 0
 ipc_csv=$tmp/ipc/ipc.csv ipc_sum=$tmp/ipc/ipc-summary.csv
 check "ipc.csv: one row per measurement, latency and bandwidth columns with units" \
@@ -148,15 +169,18 @@ check "meta.json: the stream copy's ring" test "$(jq .experiments.ipc.stream.buf
 "$cohmap" ipc -c 0,1 --agents thread,sysv --sizes 256K --rounds 1 -n 5 -q -o "$tmp/ipc256"
 check "ipc --sizes 256K streams through a 256 KiB ring" test "$(awk -F, -v m="$i_metric" -v b="$i_bytes" \
 	'$m == "bandwidth" {print $b}' "$tmp/ipc256/ipc.csv" | sort -u)" = 262144
-"$cohmap" latency -c 0,1 -k load_store --agents memfd --time-limit 2 --precision 0.01 -q -o "$tmp/killed" &
+"$cohmap" latency -c 0,1 -k load_store --agents memfd --time-limit 2 --precision 0.1 -q -o "$tmp/killed" &
 pid=$!
-sleep 1
+# The kill lands while the agent processes run: once one is seen.
+wait_until children_or_gone $pid
+agents=$children
+check "the memfd run's agent processes are seen before the kill ($agents)" test -n "$agents"
 kill -KILL $pid
 wait $pid 2>/dev/null
-sleep 0.3
-check "SIGKILL of the parent leaves no agent process" test -z "$(pgrep -f "$tmp/killed" || true)"
-check "no SysV segment left" test "$(ipcs -m | grep -c '^0x' || true)" = "$shm_before"
-check "no POSIX shm name left" test -z "$(ls /dev/shm | grep cohmap || true)"
+check "SIGKILL of the parent leaves no agent process (agents were: $agents)" \
+	wait_until none_alive_with "$tmp/killed"
+check "no SysV segment of the ipc run or the killed run left" test "$(segments_of $ipc_pid $pid $agents)" = 0
+check "no POSIX shm name left" test "$(ls /dev/shm | grep cohmap | sort)" = "$shm_names_before"
 
 echo "== null kernel: the harness alone"
 "$cohmap" latency -c 0,1 -k null -q -o "$tmp/null" -n 20
