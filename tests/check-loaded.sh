@@ -35,7 +35,7 @@ stress_loop() {
 	local child=""
 	trap '[[ -n $child ]] && kill -TERM "$child" 2>/dev/null && wait "$child"; exit 0' TERM
 	while kill -0 "$me" 2>/dev/null; do
-		stress-ng --cpu 2 --vm 1 --vm-bytes 4G --timeout "${stress_s}s" --quiet &
+		stress-ng --cpu 2 --vm 1 --vm-bytes 4G --timeout "${stress_s}s" --quiet >>"$logs/stress.log" 2>&1 &
 		child=$!
 		wait "$child"
 		child=""
@@ -57,9 +57,11 @@ fork_loop() {
 	done
 }
 
-stress_pid="" fork_pid=""
+stress_pid="" fork_pid="" check_pid=""
 cleanup() {
 	local pid
+	# A run of make check cut short (SIGTERM, Ctrl-C): its process group.
+	[[ -n $check_pid ]] && kill -TERM -- "-$check_pid" 2>/dev/null && wait "$check_pid"
 	for pid in $stress_pid $fork_pid; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in $stress_pid $fork_pid; do wait "$pid" 2>/dev/null; done
 	rm -rf "$tmp"
@@ -78,8 +80,14 @@ echo "check-loaded: load on (stress-ng pid loop $stress_pid, cohmap fork loop $f
 passed=0 streak=0 best=0 started=$SECONDS
 for ((run = 1; run <= runs; run++)); do
 	t0=$SECONDS
-	"${MAKE:-make}" -C "$src" --no-print-directory check >"$logs/run-$run.log" 2>&1
+	# In the background and waited for, so that a signal to this script
+	# runs its traps at once, not after the run; in its own process group
+	# (setsid), so that cleanup can stop all of it.
+	setsid "${MAKE:-make}" -C "$src" --no-print-directory check >"$logs/run-$run.log" 2>&1 &
+	check_pid=$!
+	wait "$check_pid"
 	code=$?
+	check_pid=""
 	if [[ $code == 0 ]]; then
 		passed=$((passed + 1)) streak=$((streak + 1))
 		((streak > best)) && best=$streak
