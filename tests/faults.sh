@@ -207,7 +207,7 @@ echo "== gnuplot missing"
 mkdir -p "$tmp/nognuplot"
 find /usr/bin /usr/local/bin -maxdepth 1 ! -type d ! -name 'gnuplot*' -exec ln -sf -t "$tmp/nognuplot" {} +
 dir=$tmp/noplot
-PATH=$tmp/nognuplot "$cohmap" latency -c "$pair" -k load_store -n 5 -q -o "$dir" 2>"$tmp/err"
+PATH=$tmp/nognuplot "$cohmap" latency -c "$pair" -k load_store -n 5 --watchdog 60 -q -o "$dir" 2>"$tmp/err"
 code=$?
 check "no gnuplot: exit 4 (partial)" test "$code" = 4
 check "no gnuplot: the CSV is complete (2 ok rows)" test "$(grep -c ',ok,' "$dir/latency.csv")" = 2

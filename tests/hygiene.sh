@@ -139,8 +139,10 @@ kill_parent_when_running() {
 	check "the run had a process of its own when killed" test "$had_child" = 1
 }
 
-chan=(channels -c 0,1 -q --sample-us 20)
-att=(attach -q)
+# --watchdog 60: a hang guard; on a loaded machine an agent can wait for its
+# CPU longer than the default second.
+chan=(channels -c 0,1 -q --sample-us 20 --watchdog 60)
+att=(attach -q --watchdog 60)
 
 echo "== channels, run to the end"
 snapshot
@@ -223,7 +225,7 @@ fi
 # shared memory of the kind, every child's counter is checked by the parent
 # (status ok), and nothing is left when the run ends or its parent is killed.
 if "$cohmap" falseshare --help 2>/dev/null | grep -q -- '--agents'; then
-	fs=(falseshare -c 0,1 -q --kind fetch_add,store --distances 0,8,128 --pairs none --rounds 1 --run-ms 2)
+	fs=(falseshare -c 0,1 -q --watchdog 60 --kind fetch_add,store --distances 0,8,128 --pairs none --rounds 1 --run-ms 2)
 	for kind in sysv memfd; do
 		echo "== falseshare --agents $kind, run to the end"
 		snapshot
