@@ -41,11 +41,22 @@ stress_loop() {
 		child=""
 	done
 }
+stop_child() {
+	local i
+	[[ -n $child ]] || return 0
+	kill -TERM "$child" 2>/dev/null
+	for ((i = 0; i < 300; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$child" 2>/dev/null
+	wait "$child"
+}
 fork_loop() {
 	local child="" i=0
 	# SIGTERM, not SIGINT: a command started with & in a script ignores SIGINT
-	# until cohmap installs its handler.
-	trap '[[ -n $child ]] && kill -TERM "$child" 2>/dev/null && wait "$child"; exit 0' TERM
+	# until cohmap installs its handler. cohmap stops between measurements,
+	# and one 4 GiB pass can take minutes on a loaded machine: after 30 s it
+	# gets SIGKILL (its children die with it, its memory is already unlinked:
+	# what tests/hygiene.sh checks).
+	trap 'stop_child; exit 0' TERM
 	while kill -0 "$me" 2>/dev/null; do
 		i=$((i + 1))
 		"$tmp/cohmap" fork --sizes 4G --repeat 3 -q -o "$tmp/fork-$i" >>"$logs/fork-load.log" 2>&1 &
