@@ -5,7 +5,8 @@
 DEB_PACKAGES = build-essential pkg-config likwid libpapi-dev gnuplot-nox \
                libnuma-dev libcmocka-dev libjansson-dev \
                chromium libpng-dev man-db \
-               qemu-system-x86 busybox-static cpio jq clang libclang-rt-dev cppcheck clang-tidy
+               qemu-system-x86 busybox-static cpio jq clang libclang-rt-dev cppcheck clang-tidy \
+               stress-ng
 
 PREFIX  ?= /usr/local
 CC      ?= gcc
@@ -174,7 +175,7 @@ install-check: cohmap
 	tests/install.sh
 
 # ---- reliability (docs/reliability.md) ----
-.PHONY: check-vm faults tsan fuzz fuzz-smoke fuzzers lint
+.PHONY: check-vm faults tsan fuzz fuzz-smoke fuzzers lint check-loaded
 
 # The multi-socket guest: 2 sockets x 2 cores x 2 threads, 2 NUMA nodes, under
 # QEMU (TCG); always the release binary (sanitizer runtimes in a guest of
@@ -226,6 +227,14 @@ imports: cohmap
 check: deps
 	@$(MAKE) --no-print-directory cohmap imports unit cli e2e hygiene report docs-check install-check \
 	        faults fuzz-smoke $(CHECK_VM)
+
+# make check on a loaded machine (tests/check-loaded.sh): CHECK_LOADED_RUNS full
+# runs of make check in a row beside stress-ng (--cpu 2 --vm 1 --vm-bytes 4G)
+# and a cohmap fork that maps and touches 4 GiB; the load stops with it.
+CHECK_LOADED_RUNS ?= 5
+check-loaded: deps
+	@$(MAKE) --no-print-directory cohmap
+	CHECK_LOADED_RUNS=$(CHECK_LOADED_RUNS) tests/check-loaded.sh ./cohmap
 
 bench: deps
 	@$(MAKE) --no-print-directory cohmap $(BUILD)/bench/pingpong

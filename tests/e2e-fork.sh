@@ -1,20 +1,10 @@
-# Sourced by tests/e2e.sh (uses its check, is_png, png_size, $cohmap, $tmp):
+# Sourced by tests/e2e.sh (uses its check, is_png, png_size, wait_until,
+# alive_with, segments_of, children_or_gone, lines_or_gone, $cohmap, $tmp):
 # `cohmap fork` at small sizes on this machine, the files it writes, and what
 # it must never leave behind: a SysV segment, a child process.
 src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The column number of a named column of a CSV file.
 fork_col() { head -1 "$1" | tr , '\n' | grep -nx "$2" | cut -d: -f1; }
-# Our segments: those whose creator (cpid, column 3 of ipcs -m -p) was pid $1.
-segments_of() { ipcs -m -p 2>/dev/null | awk -v p="$1" '$3 == p' | wc -l; }
-# Processes still alive (zombies are dead) whose command line names $1.
-alive_with() {
-	local n=0 pid
-	for pid in $(pgrep -f -- "$1"); do
-		grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null || n=$((n + 1))
-	done
-	echo "$n"
-}
-
 echo "== fork: every mapping kind at 1 and 4 MiB, a census of 1, 2, 4 processes"
 fk=$tmp/fork
 "$cohmap" fork --sizes 1M,4M --repeat 3 --processes 4 --segment 8M -q -o "$fk" &
@@ -101,35 +91,25 @@ check "no process of the run is left" test "$(alive_with "$fk")" = 0
 echo "== fork: killed with SIGKILL mid-run, its children die with it (PR_SET_PDEATHSIG)"
 "$cohmap" fork --sizes 64M --mapping private_untouched,sysv_shm --repeat 1000 -q -o "$tmp/fork-killed" &
 killed_pid=$!
-child=""
-for _ in $(seq 300); do
-	child=$(pgrep -P $killed_pid | head -1)
-	[[ -n $child ]] && break
-	sleep 0.02
-done
+# The kill lands once a child is there (1000 forks of each kind: the run is
+# far from its end by then).
+wait_until children_or_gone $killed_pid
+child=${children%% *}
+check "a child of the run is seen before the kill ($child)" test -n "$child"
 kill -9 $killed_pid
 wait $killed_pid 2>/dev/null
-if [[ -n $child ]]; then
-	gone=no
-	for _ in $(seq 100); do
-		if [[ ! -d /proc/$child ]] || grep -q '^State:.*Z' "/proc/$child/status" 2>/dev/null; then
-			gone=yes
-			break
-		fi
-		sleep 0.02
-	done
-	check "the child $child died with its parent" test "$gone" = yes
-else
-	echo "skip  no child was seen before the kill"
-fi
-check "no process of the killed run is left" test "$(alive_with "$tmp/fork-killed")" = 0
+dead() { [[ ! -d /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+[[ -n $child ]] && check "the child $child died with its parent" wait_until dead "$child"
+none_left() { test "$(alive_with "$1")" = 0; }
+check "no process of the killed run is left" wait_until none_left "$tmp/fork-killed"
 # The segment of a killed run disappears with its last attachment (IPC_RMID at once).
 check "no SysV segment of the killed run is left" test "$(segments_of $killed_pid)" = 0
 
 echo "== fork: Ctrl-C keeps the finished rows"
 "$cohmap" fork --sizes 1M,4M,16M,64M --repeat 20 -q -o "$tmp/fork-cut" &
 cut_pid=$!
-sleep 2
+# Interrupted once a row is on disk (header + 1 line), long before the last.
+wait_until lines_or_gone "$tmp/fork-cut/fork.csv" 2 $cut_pid
 kill -INT $cut_pid
 wait $cut_pid
 code=$?
@@ -138,5 +118,5 @@ check "meta.json says interrupted" \
 	python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))['experiments']['fork']['status'] != 'interrupted')" "$tmp/fork-cut/meta.json"
 check "some rows were kept" test "$(($(wc -l <"$tmp/fork-cut/fork.csv") - 1))" -ge 1
 check "every kept row is whole" awk -F, 'NR > 1 && NF != 17 {bad = 1} END {exit bad}' "$tmp/fork-cut/fork.csv"
-check "no process of the interrupted run is left" test "$(alive_with "$tmp/fork-cut")" = 0
+check "no process of the interrupted run is left" wait_until none_left "$tmp/fork-cut"
 check "no SysV segment of the interrupted run is left" test "$(segments_of $cut_pid)" = 0

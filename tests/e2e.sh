@@ -15,10 +15,34 @@ check() { # description, command...
 # PNG: 8-byte signature, then the IHDR chunk with width and height.
 png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
 is_png() { [[ $(od -An -tx1 -N8 "$1" | tr -d ' \n') == 89504e470d0a1a0a ]]; }
+# Waits for an event (a command that succeeds: a row on disk, a process
+# gone), however loaded the machine is. The bound, ten minutes, only keeps a
+# hang from stalling the check: nothing here needs more than seconds.
+wait_until() { local i; for ((i = 0; i < 6000; i++)); do "$@" && return 0; sleep 0.1; done; return 1; }
+# FILE has at least N lines, or process PID has ended (nothing more will come).
+lines_or_gone() { [[ -f $1 && $(wc -l <"$1") -ge $2 ]] || ! kill -0 "$3" 2>/dev/null; }
+# Processes still alive (zombies are dead) whose command line names $1.
+alive_with() {
+	local n=0 pid
+	for pid in $(pgrep -f -- "$1"); do
+		grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null || n=$((n + 1))
+	done
+	echo "$n"
+}
+none_alive_with() { test "$(alive_with "$1")" = 0; }
+# Process PID has children (their pids are then in $children), or has ended.
+children_or_gone() { children=$(pgrep -P "$1" | tr '\n' ' '); [[ -n $children ]] || ! kill -0 "$1" 2>/dev/null; }
+# SysV segments whose creator (cpid, column 3 of ipcs -m -p) is one of the
+# pids given: another program's segments (another cohmap beside this test)
+# are not ours to count.
+segments_of() { ipcs -m -p 2>/dev/null | awk -v p=" $* " 'index(p, " " $3 " ")' | wc -l; }
 
+# Every run that must measure ok rows gets --watchdog 60: the watchdog (1 s by
+# default) is a hang guard, and on a loaded machine an agent can wait for its
+# CPU longer than a second (seen: 799 ms of a 1000 ms wait).
 cpus=$(taskset -pc $$ | sed 's/.*: //')
 echo "== latency matrix on CPUs 0,1 (this process may use: $cpus)"
-"$cohmap" latency -c 0,1 -q -o "$tmp/run" --seed 42
+"$cohmap" latency --watchdog 60 -c 0,1 -q -o "$tmp/run" --seed 42
 code=$?
 check "latency exits 0" test "$code" = 0
 csv=$tmp/run/latency.csv
@@ -48,7 +72,7 @@ for kernel in load_store cas_bounce faa_bounce xchg_bounce; do
 done
 
 echo "== the same seed gives the same pair order"
-"$cohmap" latency -c 0,1 -q -o "$tmp/again" --seed 42 -n 5
+"$cohmap" latency --watchdog 60 -c 0,1 -q -o "$tmp/again" --seed 42 -n 5
 check "pair order replays" test "$(cut -d, -f1,3,4 "$csv")" = "$(cut -d, -f1,3,4 "$tmp/again/latency.csv")"
 
 echo "== redraw without measuring"
@@ -57,14 +81,12 @@ check "plot redraws" "$cohmap" plot "$tmp/run" --stat min
 check "heatmap back" is_png "$tmp/run/latency-load_store.png"
 
 echo "== Ctrl-C keeps the finished pairs"
-"$cohmap" latency -c 0,1 -q -o "$tmp/cut" --time-limit 0.3 --precision 0.1 &
+"$cohmap" latency --watchdog 60 -c 0,1 -q -o "$tmp/cut" --time-limit 1 --precision 0.1 &
 pid=$!
-# Interrupt once a pair is on disk (however loaded the machine is), well
-# before the 8th: each pair takes up to 0.3 s.
-for _ in $(seq 200); do
-	[[ $(wc -l <"$tmp/cut/latency.csv" 2>/dev/null || echo 0) -ge 2 ]] && break
-	sleep 0.05
-done
+# Interrupt once a pair is on disk (however long that takes on a loaded
+# machine), well before the 8th: each pair samples for 1 s (the precision is
+# out of reach), so the signal has 7 s to land.
+wait_until lines_or_gone "$tmp/cut/latency.csv" 2 $pid
 kill -INT $pid
 wait $pid
 code=$?
@@ -91,7 +113,7 @@ check "heatmaps drawn after resume" is_png "$tmp/cut/latency-xchg_bounce.png"
 check "resuming a complete run is refused" test $? = 2
 
 echo "== counters: software events count, unavailable ones are NA with a reason"
-"$cohmap" latency -c 0,1 -k load_store -q -o "$tmp/events" -n 20 --events perf::PAGE-FAULTS,PAPI_TOT_CYC 2>"$tmp/events.err"
+"$cohmap" latency --watchdog 60 -c 0,1 -k load_store -q -o "$tmp/events" -n 20 --events perf::PAGE-FAULTS,PAPI_TOT_CYC 2>"$tmp/events.err"
 check "a run with counters exits 0" test $? = 0
 col() { awk -F, -v name="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == name) c = i} NR > 1 {print $c}' "$tmp/events/latency.csv"; }
 check "page faults per handoff is a number" bash -c "[[ \$(echo '$(col perf_PAGE_FAULTS_per_handoff | head -1)') =~ ^[0-9.e+-]+$ ]]"
@@ -103,8 +125,10 @@ if ! ls /sys/bus/event_source/devices/ | grep -qE '^(cpu|cpu_core|armv8.*)$'; th
 fi
 
 echo "== threads against processes"
-shm_before=$(ipcs -m | grep -c '^0x' || true)
-"$cohmap" ipc -c 0,1 --rounds 2 -n 10 -q -o "$tmp/ipc"
+shm_names_before=$(ls /dev/shm | grep cohmap | sort)
+"$cohmap" ipc --watchdog 60 -c 0,1 --rounds 2 -n 10 -q -o "$tmp/ipc" &
+ipc_pid=$!
+wait $ipc_pid
 check "ipc exits 0" test $? = 0
 ipc_csv=$tmp/ipc/ipc.csv ipc_sum=$tmp/ipc/ipc-summary.csv
 check "ipc.csv: one row per measurement, latency and bandwidth columns with units" \
@@ -145,27 +169,30 @@ check "cohmap plot redraws both ipc charts" sh -c "'$cohmap' plot '$tmp/ipc' | g
 check "ipc charts back" is_png "$tmp/ipc/ipc.png"
 check "ipc bandwidth chart back" is_png "$tmp/ipc/ipc-bandwidth.png"
 check "meta.json: the stream copy's ring" test "$(jq .experiments.ipc.stream.buffer_bytes "$tmp/ipc/meta.json")" = 1048576
-"$cohmap" ipc -c 0,1 --agents thread,sysv --sizes 256K --rounds 1 -n 5 -q -o "$tmp/ipc256"
+"$cohmap" ipc --watchdog 60 -c 0,1 --agents thread,sysv --sizes 256K --rounds 1 -n 5 -q -o "$tmp/ipc256"
 check "ipc --sizes 256K streams through a 256 KiB ring" test "$(awk -F, -v m="$i_metric" -v b="$i_bytes" \
 	'$m == "bandwidth" {print $b}' "$tmp/ipc256/ipc.csv" | sort -u)" = 262144
-"$cohmap" latency -c 0,1 -k load_store --agents memfd --time-limit 2 --precision 0.01 -q -o "$tmp/killed" &
+"$cohmap" latency --watchdog 60 -c 0,1 -k load_store --agents memfd --time-limit 2 --precision 0.1 -q -o "$tmp/killed" &
 pid=$!
-sleep 1
+# The kill lands while the agent processes run: once one is seen.
+wait_until children_or_gone $pid
+agents=$children
+check "the memfd run's agent processes are seen before the kill ($agents)" test -n "$agents"
 kill -KILL $pid
 wait $pid 2>/dev/null
-sleep 0.3
-check "SIGKILL of the parent leaves no agent process" test -z "$(pgrep -f "$tmp/killed" || true)"
-check "no SysV segment left" test "$(ipcs -m | grep -c '^0x' || true)" = "$shm_before"
-check "no POSIX shm name left" test -z "$(ls /dev/shm | grep cohmap || true)"
+check "SIGKILL of the parent leaves no agent process (agents were: $agents)" \
+	wait_until none_alive_with "$tmp/killed"
+check "no SysV segment of the ipc run or the killed run left" test "$(segments_of $ipc_pid $pid $agents)" = 0
+check "no POSIX shm name left" test "$(ls /dev/shm | grep cohmap | sort)" = "$shm_names_before"
 
 echo "== null kernel: the harness alone"
-"$cohmap" latency -c 0,1 -k null -q -o "$tmp/null" -n 20
+"$cohmap" latency --watchdog 60 -c 0,1 -k null -q -o "$tmp/null" -n 20
 check "null kernel runs" grep -q '^null,thread,0,1,.*,ok,20,' "$tmp/null/latency.csv"
 
 echo "== falseshare on CPUs 0,1: every kind and distance, each thread's counter checked"
 # Small on purpose (one round of 2 ms runs per point): this checks what is
 # written, not how fast anything is.
-"$cohmap" falseshare -c 0,1 -q -o "$tmp/fs" --rounds 1 --run-ms 2 --seed 5
+"$cohmap" falseshare --watchdog 60 -c 0,1 -q -o "$tmp/fs" --rounds 1 --run-ms 2 --seed 5
 check "falseshare exits 0" test $? = 0
 fs=$tmp/fs/falseshare.csv
 col() { head -1 "$1" | tr ',' '\n' | grep -nx "$2" | cut -d: -f1; }
@@ -211,7 +238,7 @@ check "experiments/falseshare/falseshare-pairs.gp draws on its own" \
 check "the standalone drawings are PNGs" is_png "$tmp/fs-standalone.png"
 
 echo "== falseshare: slowdown at d = 0 and d = 8 on CPUs 0,1 (reported, not asserted)"
-"$cohmap" falseshare -c 0,1 -q -o "$tmp/fs08" --kind store,fetch_add --distances 0,8 --pairs none \
+"$cohmap" falseshare --watchdog 60 -c 0,1 -q -o "$tmp/fs08" --kind store,fetch_add --distances 0,8 --pairs none \
 	--rounds 3 --run-ms 5 --seed 6
 check "falseshare d = 0, 8 exits 0" test $? = 0
 awk -F, -v s="$c_sweep" -v k="$c_kind" -v dd="$c_d" -v sl="$c_slow" -v c="$(col "$tmp/fs08/falseshare.csv" cpu)" \
@@ -220,7 +247,7 @@ awk -F, -v s="$c_sweep" -v k="$c_kind" -v dd="$c_d" -v sl="$c_slow" -v c="$(col 
 
 echo "== bandwidth: sweep and matrix on CPUs 0,1"
 bw=$tmp/bw
-"$cohmap" bandwidth -c 0,1 --sizes 16K,256K,8M --consumer copy,read -n 5 --sample-us 20 --watchdog 5 -q \
+"$cohmap" bandwidth --watchdog 60 -c 0,1 --sizes 16K,256K,8M --consumer copy,read -n 5 --sample-us 20 -q \
 	-o "$bw" --seed 3
 check "bandwidth exits 0" test $? = 0
 bw_col() { head -1 "$1" | tr ',' '\n' | grep -nx "$2" | cut -d: -f1; }
@@ -255,7 +282,7 @@ check "experiments/bandwidth/bandwidth.gp draws from the CSV alone" \
 check "the standalone drawing is a PNG" is_png "$tmp/bw-standalone.png"
 
 echo "== bandwidth: a corrupted chunk fails the run and gives no number"
-COHMAP_TEST_CORRUPT=payload:3 "$cohmap" bandwidth -c 0,1 --sizes 64K --consumer read,copy -n 5 -q \
+COHMAP_TEST_CORRUPT=payload:3 "$cohmap" bandwidth --watchdog 60 -c 0,1 --sizes 64K --consumer read,copy -n 5 -q \
 	-o "$tmp/bwbad" 2>"$tmp/bwbad.err"
 check "wrong data exits 1" test $? = 1
 check "every row says wrong_data, with NA for the bandwidth" \
@@ -265,7 +292,7 @@ check "meta.json: bandwidth failed" \
 	python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))['experiments']['bandwidth']['status'] != 'failed')" "$tmp/bwbad/meta.json"
 
 echo "== states: every state and operation on CPUs 0,1"
-"$cohmap" states -c 0,1 -q -o "$tmp/states" --seed 5 -n 12
+"$cohmap" states --watchdog 60 -c 0,1 -q -o "$tmp/states" --seed 5 -n 12
 check "states exits 0" test $? = 0
 scsv=$tmp/states/states.csv
 s_col() { head -1 "$scsv" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
@@ -299,7 +326,7 @@ check "experiments/states/states.gp draws on its own" \
 check "the standalone drawing is a PNG" is_png "$tmp/states-standalone.png"
 
 echo "== states --all-pairs: a heatmap per kernel, and a redraw"
-"$cohmap" states -c 0,1 -q -o "$tmp/states-all" --all-pairs -k load_local,load_from_modified -n 6 --seed 5
+"$cohmap" states --watchdog 60 -c 0,1 -q -o "$tmp/states-all" --all-pairs -k load_local,load_from_modified -n 6 --seed 5
 check "states --all-pairs exits 0" test $? = 0
 check "2 kernels x 2 ordered pairs = 4 ok rows" \
 	test "$(awk -F, 'NR > 1 && $12 == "ok"' "$tmp/states-all/states.csv" | wc -l)" = 4
@@ -313,7 +340,7 @@ check "bar chart and heatmaps back" is_png "$tmp/states-all/states-load_from_mod
 echo "== states --invalidate evict (a topology that says the LLC is 1 MiB, to keep it short)"
 "$cohmap" topo --save "$tmp/small-llc.topo" >/dev/null
 sed -i 's/^l3_bytes .*/l3_bytes 1048576/' "$tmp/small-llc.topo"
-"$cohmap" states -c 0,1 -q -o "$tmp/states-evict" --topology "$tmp/small-llc.topo" --invalidate evict \
+"$cohmap" states --watchdog 60 -c 0,1 -q -o "$tmp/states-evict" --topology "$tmp/small-llc.topo" --invalidate evict \
 	-k load_local,load_from_exclusive,store_on_shared,faa_on_invalid -n 5 --seed 5
 check "states --invalidate evict exits 0" test $? = 0
 check "4 ok rows, invalidation_method evict where one is used" \

@@ -50,10 +50,11 @@ fi
 pair=$cpu_a,$cpu_b
 
 rows() { [[ -f $1 ]] && echo $(($(wc -l <"$1") - 1)) || echo -1; }
-# Waits (at most 60 s, a hang guard, not a timing test) until FILE has N rows.
+# Waits until FILE has N rows, however loaded the machine is (at most ten
+# minutes: a hang guard, not a timing test).
 wait_rows() { # file, n, pid
 	local i
-	for ((i = 0; i < 600; i++)); do
+	for ((i = 0; i < 6000; i++)); do
 		[[ $(rows "$1") -ge $2 ]] && return 0
 		kill -0 "$3" 2>/dev/null || return 1
 		sleep 0.1
@@ -70,11 +71,12 @@ no_tmp_files() { test -z "$(find "$1" -name '*.tmp*')"; }
 one_line() { test "$(wc -l <"$1")" -le 1 && test -s "$1"; }
 
 # ---- SIGTERM / SIGINT during a matrix --------------------------------------
-# Long pairs (0.3 s each, unreachable precision) so the signal lands mid-matrix.
+# Long pairs (1 s each, unreachable precision) so the signal, sent once the
+# first pair is on disk, lands mid-matrix: it has 7 s to arrive.
 for sig in TERM INT; do
 	dir=$tmp/sig$sig
 	echo "== SIG$sig during a latency matrix"
-	"$cohmap" latency -c "$pair" -q -o "$dir" --time-limit 0.3 --precision 0.1 2>"$tmp/err" &
+	"$cohmap" latency -c "$pair" -q -o "$dir" --time-limit 1 --precision 0.1 2>"$tmp/err" &
 	pid=$!
 	helpers+=("$pid")
 	wait_rows "$dir/latency.csv" 1 "$pid"
@@ -98,7 +100,7 @@ dir=$tmp/suite
 "$cohmap" run -c "$pair" -q -o "$dir" --budget 600 2>"$tmp/err" &
 pid=$!
 helpers+=("$pid")
-for ((i = 0; i < 600; i++)); do
+for ((i = 0; i < 6000; i++)); do
 	[[ -n $(find "$dir" -name '*.csv' -size +300c 2>/dev/null) ]] && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
@@ -125,7 +127,7 @@ for kind in $kinds; do
 	shm_before=$(ls /dev/shm)
 	dir=$tmp/killed-$kind
 	setsid "$cohmap" latency -c "$pair" --agents "$kind" -q -o "$dir" \
-		--time-limit 0.5 --precision 0.1 2>/dev/null &
+		--time-limit 1 --precision 0.1 2>/dev/null &
 	pid=$!
 	helpers+=("$pid")
 	wait_rows "$dir/latency.csv" 1 "$pid"
@@ -143,7 +145,7 @@ for kind in $kinds; do
 	[[ $kind == sysv ]] && check "sysv: the run's SysV segment seen ($segments)" test -n "${segments// }"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 6000; i++)); do
 		[[ -z $(ps -o pid= -s "$pid") ]] && break
 		sleep 0.1
 	done
@@ -172,14 +174,14 @@ else
 	hog_nice=0 idle=(chrt -i 0)
 fi
 dir=$tmp/starved
-timeout 120 "${idle[@]}" "$cohmap" latency -c "$pair" -k load_store -n 200 --sample-us 1000 --watchdog 0.1 \
+timeout 600 "${idle[@]}" "$cohmap" latency -c "$pair" -k load_store -n 200 --sample-us 1000 --watchdog 0.1 \
 	-q -o "$dir" 2>"$tmp/err" &
 pid=$!
 helpers+=("$pid")
 # The hog starts once the CSV exists, i.e. when the agents are about to run:
 # starving the start-up (likwid reading the topology) only makes this slow.
 wait_rows "$dir/latency.csv" 0 "$pid"
-timeout 60 nice -n "$hog_nice" taskset -c "$cpu_b" sh -c 'while :; do :; done' &
+timeout 600 nice -n "$hog_nice" taskset -c "$cpu_b" sh -c 'while :; do :; done' &
 hog=$!
 helpers+=("$hog")
 wait_rows "$dir/latency.csv" 2 "$pid" # then gnuplot need not compete with it
@@ -205,7 +207,7 @@ echo "== gnuplot missing"
 mkdir -p "$tmp/nognuplot"
 find /usr/bin /usr/local/bin -maxdepth 1 ! -type d ! -name 'gnuplot*' -exec ln -sf -t "$tmp/nognuplot" {} +
 dir=$tmp/noplot
-PATH=$tmp/nognuplot "$cohmap" latency -c "$pair" -k load_store -n 5 -q -o "$dir" 2>"$tmp/err"
+PATH=$tmp/nognuplot "$cohmap" latency -c "$pair" -k load_store -n 5 --watchdog 60 -q -o "$dir" 2>"$tmp/err"
 code=$?
 check "no gnuplot: exit 4 (partial)" test "$code" = 4
 check "no gnuplot: the CSV is complete (2 ok rows)" test "$(grep -c ',ok,' "$dir/latency.csv")" = 2
@@ -294,7 +296,7 @@ else
 	mkdir -p "$full"
 	mount -t tmpfs -o size=1m tmpfs "$full" && mounts+=("$full")
 	dir=$full/run
-	"$cohmap" latency -c "$pair" -q -o "$dir" --time-limit 0.3 --precision 0.1 >"$tmp/out" 2>&1 &
+	"$cohmap" latency -c "$pair" -q -o "$dir" --time-limit 1 --precision 0.1 >"$tmp/out" 2>&1 &
 	pid=$!
 	helpers+=("$pid")
 	wait_rows "$dir/latency.csv" 1 "$pid"

@@ -58,14 +58,22 @@ session_processes() {
 		if (f[4] == s) print}'
 }
 
-# Everything of the run must be gone: processes at once (PDEATHSIG; a zombie
-# is given a few seconds to be reaped by init), memory with them.
+# Waits for an event (a command that succeeds), however loaded the machine
+# is. The bound, ten minutes, only keeps a hang from stalling the check.
+wait_until() { local i; for ((i = 0; i < 6000; i++)); do "$@" && return 0; sleep 0.1; done; return 1; }
+no_session_processes() { [[ -z $(session_processes "$1") ]]; }
+# The run ($pid) has a process of its own besides itself (an agent, a
+# measured child; had_child=1 then), or has ended.
+has_child_or_gone() {
+	[[ $(session_processes "$pid" | wc -l) -ge 2 ]] && had_child=1 && return 0
+	! kill -0 "$pid" 2>/dev/null
+}
+
+# Everything of the run must be gone: processes (PDEATHSIG; a zombie is
+# reaped by init, which on a loaded machine can take a while), memory with
+# them.
 all_clean() { # session
-	local i
-	for i in $(seq 50); do
-		[[ -z $(session_processes "$1") ]] && break
-		sleep 0.1
-	done
+	wait_until no_session_processes "$1"
 	check "no process of the run is left" test -z "$(session_processes "$1")"
 	check "ipcs -m holds no segment of the run" test -z "$(new_segments)"
 	check "/dev/shm holds no file of the run" test -z "$(new_shm_files)"
@@ -77,17 +85,22 @@ all_clean() { # session
 start() { setsid "$cohmap" "$@" >"$tmp/out" 2>"$tmp/err" & pid=$!; }
 
 # While a run goes on: any SysV segment seen must be marked "dest" (or be gone
-# a moment later: the few microseconds between shmget and IPC_RMID), and any
-# /dev/shm file must be gone a moment later, and have mode 0600.
+# by the time the run looks again: between shmget and IPC_RMID there are only
+# a few instructions, however long the scheduler keeps them waiting), and any
+# /dev/shm file must be gone likewise, and have mode 0600. Watches for at
+# least SECONDS and until a segment has been seen, as long as the run goes on.
+unmarked_segment() { ipcs -m | awk -v id="$1" '$2 == id && $7 != "dest" {f = 1} END {exit !f}'; }
+# Gone, or marked, or the run has ended (then all_clean judges what is left).
+settled_segment() { ! unmarked_segment "$1" || ! kill -0 "$pid" 2>/dev/null; }
+settled_file() { [[ ! -e /dev/shm/$1 ]] || ! kill -0 "$pid" 2>/dev/null; }
 watch_while_running() { # seconds
 	local end=$((SECONDS + $1)) bad=0 seen_seg=0 seen_file=0
-	while ((SECONDS < end)) && kill -0 "$pid" 2>/dev/null; do
+	while { ((SECONDS < end)) || ((seen_seg == 0)); } && kill -0 "$pid" 2>/dev/null; do
 		while read -r id status; do
 			seen_seg=1
 			[[ $status == dest ]] && continue
-			sleep 0.05
-			status=$(ipcs -m | awk -v id="$id" '$2 == id {print $7 "."}')
-			[[ -n $status && $status != dest. ]] && { echo "segment $id is not marked for removal"; bad=1; }
+			wait_until settled_segment "$id"
+			unmarked_segment "$id" && { echo "segment $id is not marked for removal"; bad=1; }
 		done < <(ipcs -m 2>/dev/null | awk -v before="$(tr '\n' ' ' <"$tmp/segments.before")" '
 			BEGIN {n = split(before, ids, " "); for (i = 1; i <= n; i++) old[ids[i]] = 1}
 			$1 ~ /^0x/ && !($2 in old) {print $2, $7}')
@@ -95,7 +108,7 @@ watch_while_running() { # seconds
 			seen_file=1
 			mode=$(stat -c %a "/dev/shm/$f" 2>/dev/null) && [[ $mode != 600 ]] && {
 				echo "/dev/shm/$f has mode $mode"; bad=1; }
-			sleep 0.05
+			wait_until settled_file "$f"
 			[[ -e /dev/shm/$f ]] && { echo "/dev/shm/$f outlived its creation"; bad=1; }
 		done
 		sleep 0.01
@@ -106,22 +119,30 @@ watch_while_running() { # seconds
 	echo "      (short-lived /dev/shm names seen: $seen_file)"
 }
 
-interrupt_after() { # seconds: Ctrl-C to the run's process group, then wait
-	sleep "$1"
+# Ctrl-C to the run's process group once the event has happened (a command
+# that succeeds), then wait.
+interrupt_when() { # command...
+	wait_until "$@"
 	kill -INT -- "-$pid" 2>/dev/null
 	wait "$pid"
 	code=$?
 	check "interrupted run exits 130 (got $code)" test "$code" = 130
 }
 
-kill_parent_after() { # seconds: SIGKILL to cohmap's parent process only
-	sleep "$1"
+# SIGKILL to cohmap's parent process only, once it has a process of its own
+# (the processes and memory that must not outlive it exist then).
+kill_parent_when_running() {
+	had_child=0
+	wait_until has_child_or_gone
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	check "the run had a process of its own when killed" test "$had_child" = 1
 }
 
-chan=(channels -c 0,1 -q --sample-us 20)
-att=(attach -q)
+# --watchdog 60: a hang guard; on a loaded machine an agent can wait for its
+# CPU longer than the default second.
+chan=(channels -c 0,1 -q --sample-us 20 --watchdog 60)
+att=(attach -q --watchdog 60)
 
 echo "== channels, run to the end"
 snapshot
@@ -159,14 +180,14 @@ echo "== attach (SysV), watched while it runs, then Ctrl-C"
 snapshot
 start "${att[@]}" --mapping sysv --variant plain --sizes 8M,32M -n 1000 --time-limit 60 -o "$tmp/a2"
 watch_while_running 3
-interrupt_after 0
+interrupt_when true
 check "meta.json says interrupted" grep -q '"status": "interrupted"' "$tmp/a2/meta.json"
 all_clean "$pid"
 
 echo "== channels, Ctrl-C"
 snapshot
 start "${chan[@]}" --sizes 64-4M -o "$tmp/c2"
-interrupt_after 1.5
+interrupt_when has_child_or_gone # (channels writes its rows at the end)
 check "meta.json says interrupted" grep -q '"status": "interrupted"' "$tmp/c2/meta.json"
 check "kept rows are whole" awk -F, 'NR > 1 && NF != 19 {bad = 1} END {exit bad}' "$tmp/c2/channels.csv"
 all_clean "$pid"
@@ -174,13 +195,13 @@ all_clean "$pid"
 echo "== channels, parent killed with SIGKILL"
 snapshot
 start "${chan[@]}" --sizes 1M-16M -o "$tmp/c3"
-kill_parent_after 1.5
+kill_parent_when_running
 all_clean "$pid"
 
 echo "== attach, parent killed with SIGKILL while SysV, POSIX and memfd memory is held"
 snapshot
 start "${att[@]}" --mapping sysv,posix,memfd --variant plain --sizes 64M -n 1000 --time-limit 60 -o "$tmp/a3"
-kill_parent_after 1.5
+kill_parent_when_running
 all_clean "$pid"
 
 # The agents of the latency kernels as processes (issue 7, part 1), when
@@ -190,13 +211,13 @@ if "$cohmap" latency --help 2>/dev/null | grep -q -- '--agents'; then
 		echo "== latency --agents $kind, parent killed with SIGKILL"
 		snapshot
 		start latency -c 0,1 -q --agents "$kind" --time-limit 2 --precision 0.1 -o "$tmp/l-$kind"
-		kill_parent_after 0.8
+		kill_parent_when_running
 		all_clean "$pid"
 	done
 	echo "== latency --agents sysv, Ctrl-C"
 	snapshot
 	start latency -c 0,1 -q --agents sysv --time-limit 2 --precision 0.1 -o "$tmp/l-sysv-int"
-	interrupt_after 0.8
+	interrupt_when has_child_or_gone
 	all_clean "$pid"
 fi
 
@@ -204,7 +225,7 @@ fi
 # shared memory of the kind, every child's counter is checked by the parent
 # (status ok), and nothing is left when the run ends or its parent is killed.
 if "$cohmap" falseshare --help 2>/dev/null | grep -q -- '--agents'; then
-	fs=(falseshare -c 0,1 -q --kind fetch_add,store --distances 0,8,128 --pairs none --rounds 1 --run-ms 2)
+	fs=(falseshare -c 0,1 -q --watchdog 60 --kind fetch_add,store --distances 0,8,128 --pairs none --rounds 1 --run-ms 2)
 	for kind in sysv memfd; do
 		echo "== falseshare --agents $kind, run to the end"
 		snapshot
@@ -226,7 +247,7 @@ if "$cohmap" falseshare --help 2>/dev/null | grep -q -- '--agents'; then
 	echo "== falseshare --agents posix, parent killed with SIGKILL"
 	snapshot
 	start falseshare -c 0,1 -q --agents posix --rounds 50 --run-ms 20 -o "$tmp/fs-killed"
-	kill_parent_after 1.5
+	kill_parent_when_running
 	all_clean "$pid"
 fi
 

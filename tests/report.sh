@@ -160,7 +160,8 @@ chromium_flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-
 browser() { # args... : a fresh profile each time, so no state carries over
 	local profile
 	profile=$(mktemp -d)
-	timeout 60 chromium "${chromium_flags[@]}" --user-data-dir="$profile" "$@" 2>"$tmp/chromium.log"
+	# a hang guard only: a loaded machine starts Chromium slowly
+	timeout 600 chromium "${chromium_flags[@]}" --user-data-dir="$profile" "$@" 2>"$tmp/chromium.log"
 	local code=$?
 	rm -rf "$profile"
 	return $code

@@ -401,10 +401,15 @@ static void fit_budget(struct bandwidth_plan *p, const struct topology *t, doubl
 
 /* ---- writing ---- */
 
+/* Three decimals; a rate too small for them (a ring whose agents mostly wait
+ * for their CPUs, on a loaded machine) keeps three significant digits
+ * instead of reading as 0. */
 static void format_number(char *buf, size_t size, double value)
 {
 	if (isnan(value))
 		snprintf(buf, size, "NA");
+	else if (value != 0 && fabs(value) < 0.0005)
+		snprintf(buf, size, "%.3g", value);
 	else
 		snprintf(buf, size, "%.3f", value);
 }

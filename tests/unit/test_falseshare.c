@@ -143,7 +143,7 @@ static void every_kind_and_distance_runs_and_verifies_each_counter(void **state)
 			struct fs_run_request q = {
 				.kind = fs_kind_registry[k], .cpus = cpus, .n = 2,
 				.stride = distances[d], .line_size = 64, .run_ms = 1,
-				.home_node = -1, .watchdog_s = 5, .clock = &clock_,
+				.home_node = -1, .watchdog_s = 60, .clock = &clock_,
 			};
 			/* FS_RUN_OK means fs_run checked every thread's counter
 			 * against the operations it counted (or the shared word
@@ -169,7 +169,7 @@ static void the_fix_demo_does_the_same_work_packed_and_padded(void **state)
 		struct fs_run_request q = {
 			.workload = &fs_workload_worker_stats, .cpus = cpus, .n = 2,
 			.stride = padded ? 128 : fs_workload_worker_stats.struct_bytes,
-			.line_size = 64, .items = 20000, .home_node = -1, .watchdog_s = 5,
+			.line_size = 64, .items = 20000, .home_node = -1, .watchdog_s = 60,
 			.clock = &clock_,
 		};
 		assert_int_equal(fs_run(&q, res, &home, reason), FS_RUN_OK);
@@ -210,7 +210,7 @@ static void processes_share_the_counters_through_each_kind(void **state)
 			int home;
 			struct fs_run_request q = {
 				.kind = &fs_kind_fetch_add, .cpus = cpus, .n = 2, .stride = stride,
-				.line_size = 64, .run_ms = 1, .home_node = -1, .watchdog_s = 5,
+				.line_size = 64, .run_ms = 1, .home_node = -1, .watchdog_s = 60,
 				.clock = &clock_, .agents = kinds[k],
 			};
 			enum fs_run_status st = fs_run(&q, res, &home, reason);
@@ -232,7 +232,7 @@ static void processes_share_the_counters_through_each_kind(void **state)
 	struct fs_run_request q = {
 		.workload = &fs_workload_worker_stats, .cpus = cpus, .n = 2,
 		.stride = fs_workload_worker_stats.struct_bytes, .line_size = 64, .items = 20000,
-		.home_node = -1, .watchdog_s = 5, .clock = &clock_, .agents = AGENTS_SYSV,
+		.home_node = -1, .watchdog_s = 60, .clock = &clock_, .agents = AGENTS_SYSV,
 	};
 	assert_int_equal(fs_run(&q, res, &home, reason), FS_RUN_OK);
 	assert_int_equal(res[0].ops, 20000);

@@ -40,7 +40,10 @@ static struct measure_options options(long samples)
 		.precision = 0.02,
 		.time_limit_s = 0.05,
 		.sample_target_ns = 20000,
-		.watchdog_s = 0.2,
+		/* a hang guard where a pair must succeed: an agent of a loaded
+		 * machine can wait for its CPU longer than any small limit; the
+		 * tests of the watchdog itself set 0.2 s */
+		.watchdog_s = 60,
 		.line_size = 64,
 	};
 }
@@ -170,6 +173,7 @@ static void a_silent_agent_fails_the_pair_with_a_reason(void **state)
 	struct kernel silent = kernel_load_store;
 	silent.responder = silent_responder;
 	struct measure_options o = options(10);
+	o.watchdog_s = 0.2;
 	struct pair_measurement m;
 	measure_pair(&silent, cpu_a, cpu_b, -1, &o, &clock_, &m, NULL);
 	assert_int_equal(m.status, PAIR_FAILED);
@@ -218,6 +222,7 @@ static void a_descheduled_agent_does_not_blame_its_partner(void **state)
 	dozing.initiator = dozing_initiator;
 	dozing.responder = dozing_responder;
 	struct measure_options o = options(10);
+	o.watchdog_s = 0.2;
 	struct pair_measurement m;
 	char descheduled[64], silent_a[64], silent_b[64];
 	snprintf(descheduled, sizeof descheduled, "the agent on CPU %d was descheduled for", cpu_a);

@@ -23,6 +23,7 @@ struct shared {
 	_Atomic uint64_t beat;
 	int cpu;
 	pid_t grandchild;
+	_Atomic int sleeping; /* set by sleep_forever: its child_main is done */
 };
 
 static struct shared *shared_page(void)
@@ -57,6 +58,7 @@ static int spin_forever(void *arg)
 static int sleep_forever(void *arg)
 {
 	struct shared *s = arg;
+	atomic_store(&s->sleeping, 1);
 	while (s->cpu != -2)
 		pause();
 	return 0;
@@ -76,7 +78,7 @@ static void children_finish_and_are_reaped(void **state)
 	struct proc_spec spec[2] = { { .cpu = 0, .body = exit_zero, .arg = s },
 				     { .cpu = -1, .body = exit_zero, .arg = s } };
 	assert_int_equal(procs_start(&p, spec, 2, err), 0);
-	assert_int_equal(procs_wait(&p, 5, err), PROCS_FINISHED);
+	assert_int_equal(procs_wait(&p, 600, err), PROCS_FINISHED);
 	assert_true(gone(p.pid[0]));
 	assert_true(gone(p.pid[1]));
 	munmap(s, sizeof *s);
@@ -91,7 +93,7 @@ static void a_child_runs_on_its_cpu(void **state)
 	struct proc_spec spec = { .cpu = 0, .body = exit_zero, .arg = s };
 	s->cpu = -1;
 	assert_int_equal(procs_start(&p, &spec, 1, err), 0);
-	assert_int_equal(procs_wait(&p, 5, err), PROCS_FINISHED);
+	assert_int_equal(procs_wait(&p, 600, err), PROCS_FINISHED);
 	assert_int_equal(s->cpu, 0);
 	munmap(s, sizeof *s);
 }
@@ -108,7 +110,7 @@ static void a_failure_stops_the_other(void **state)
 				     { .cpu = -1, .body = exit_three, .arg = s } };
 	assert_int_equal(procs_start(&p, spec, 2, err), 0);
 	p.heartbeat[0] = &s->beat;
-	assert_int_equal(procs_wait(&p, 5, err), PROCS_FAILED);
+	assert_int_equal(procs_wait(&p, 600, err), PROCS_FAILED);
 	assert_int_equal(p.failed, 1);
 	assert_non_null(strstr(err, "exited with status 3"));
 	assert_true(gone(p.pid[0]));
@@ -141,7 +143,7 @@ static void an_interrupt_kills_the_children(void **state)
 	assert_int_equal(procs_start(&p, &spec, 1, err), 0);
 	p.heartbeat[0] = &s->beat;
 	cohmap_interrupted = 1;
-	enum procs_outcome o = procs_wait(&p, 5, err);
+	enum procs_outcome o = procs_wait(&p, 600, err);
 	cohmap_interrupted = 0;
 	assert_int_equal(o, PROCS_INTERRUPTED);
 	assert_true(gone(p.pid[0]));
@@ -149,7 +151,8 @@ static void an_interrupt_kills_the_children(void **state)
 }
 
 /* The parent of a child is SIGKILLed: the child must die too (it would
- * otherwise sleep forever). We make ourselves the subreaper, so the orphan
+ * otherwise sleep forever). The waits below end on the event; their bound
+ * (10 minutes) only keeps a hang from stalling the test. We make ourselves the subreaper, so the orphan
  * comes to us and we can see how it ended. */
 static void children_die_with_their_parent(void **state)
 {
@@ -168,15 +171,19 @@ static void children_die_with_their_parent(void **state)
 		for (;;)
 			pause();
 	}
-	for (int i = 0; i < 2000 && s->grandchild == 0; i++)
+	/* The kill waits for the grandchild to be in its body: before that it
+	 * may not have asked for PR_SET_PDEATHSIG yet (then it finds itself
+	 * orphaned and exits on its own), which a loaded machine makes likely. */
+	for (int i = 0; i < 600000 && (s->grandchild == 0 || !atomic_load(&s->sleeping)); i++)
 		usleep(1000);
 	pid_t child = s->grandchild;
 	assert_true(child > 0);
+	assert_true(atomic_load(&s->sleeping));
 	kill(parent, SIGKILL);
 	assert_int_equal(waitpid(parent, NULL, 0), parent);
 	int status = 0;
 	pid_t r = -1;
-	for (int i = 0; i < 2000 && r <= 0; i++) {
+	for (int i = 0; i < 600000 && r <= 0; i++) {
 		r = waitpid(child, &status, WNOHANG);
 		if (r == 0)
 			usleep(1000);

@@ -408,7 +408,7 @@ static void every_kernel_measures_a_plausible_cost(void **state)
 	(void)state;
 	struct states_options o = {
 		.agents = AGENTS_THREADS, .lines = 32, .line_size = 64, .fixed_samples = 7,
-		.precision = 0.02, .time_limit_s = 1, .watchdog_s = 2, .seed = 5,
+		.precision = 0.02, .time_limit_s = 1, .watchdog_s = 60, .seed = 5,
 		.invalidate = cpu_has_clflushopt() ? INVALIDATE_CLFLUSHOPT
 			      : cpu_has_clflush() ? INVALIDATE_CLFLUSH : INVALIDATE_EVICT,
 	};
@@ -446,7 +446,7 @@ static void eviction_path_works(void **state)
 	static unsigned char evict[1 << 20];
 	struct states_options o = {
 		.agents = AGENTS_THREADS, .lines = 16, .line_size = 64, .fixed_samples = 5,
-		.precision = 0.02, .time_limit_s = 1, .watchdog_s = 2, .seed = 6,
+		.precision = 0.02, .time_limit_s = 1, .watchdog_s = 60, .seed = 6,
 		.invalidate = INVALIDATE_EVICT, .evict_buffer = evict, .evict_bytes = sizeof evict,
 	};
 	struct states_result res[STATE_COUNT * OP_COUNT];
@@ -465,7 +465,7 @@ static void a_third_agent_takes_its_turns(void **state)
 						 &state_kernel_store_on_shared, &state_kernel_load_local };
 	struct states_options o = {
 		.agents = AGENTS_THREADS, .pause = true, .lines = 16, .line_size = 64,
-		.fixed_samples = 5, .precision = 0.02, .time_limit_s = 1, .watchdog_s = 5, .seed = 8,
+		.fixed_samples = 5, .precision = 0.02, .time_limit_s = 1, .watchdog_s = 60, .seed = 8,
 		.invalidate = cpu_has_clflushopt() ? INVALIDATE_CLFLUSHOPT
 			      : cpu_has_clflush() ? INVALIDATE_CLFLUSH : INVALIDATE_EVICT,
 	};
