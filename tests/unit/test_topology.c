@@ -388,7 +388,7 @@ static void test_malformed(void **state)
 	/* A NUL byte, which strlen-based writers cannot put in the table. */
 	write_file(path, HEAD "family 6\0\n", sizeof(HEAD "family 6\0\n") - 1);
 	assert_int_equal(topology_load(&(struct topology){ 0 }, path, err), -1);
-	assert_non_null(strstr(err, "bad.topo:2: contains a NUL byte"));
+	assert_non_null(strstr(err, "bad.topo:2: not a cohmap topology file: it contains a NUL byte"));
 	unlink(path);
 	assert_int_equal(topology_load(&(struct topology){ 0 }, path, err), -1);
 	assert_non_null(strstr(err, "cannot open"));
