@@ -146,10 +146,14 @@ static void print_matrix(const struct matrix_estimate *e, const struct pair_cost
 		printf("  checks        %.0f%% measured again alone: %ld x %.1f ms = %s\n",
 		       PARALLEL_CHECK_SHARE * 100, e->checks, c->pair_s * 1e3,
 		       duration(e->check_s, b, sizeof b));
-	printf("  reference     every %d pairs or %.0f s: %ld x %.1f ms = %s\n",
-	       REFERENCE_INTERVAL_PAIRS, REFERENCE_INTERVAL_S, e->references, c->pair_s * 1e3,
+	printf("  reference     every %d %s or %.0f s: %ld x %.1f ms = %s\n",
+	       REFERENCE_INTERVAL_PAIRS, e->parallel > 1 ? "rounds" : "pairs", REFERENCE_INTERVAL_S, e->references, c->pair_s * 1e3,
 	       duration(e->reference_s, d, sizeof d));
 	printf("  total         %s\n", duration(e->total_s, f, sizeof f));
+	if (e->parallel > 1)
+		printf("                (rounds assumed full; a pair class whose parallel/serial ratio "
+		       "leaves [0.95, 1.05] is measured again alone, up to %ld x %.1f ms more)\n",
+		       e->pairs, c->pair_s * 1e3);
 }
 
 /* `cohmap run`: latency gets budget / (number of experiments) first; the
@@ -224,6 +228,13 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 	       "slowest %.1f ms\n", c.pairs, c.precision_pct, c.time_limit_s, c.sample_us,
 	       c.pair_s * 1e3, c.fixed_s * 1e3, c.samples, c.per_sample_s * 1e3, c.sample_us,
 	       c.slowest_s * 1e3);
+	double load = 0;
+	FILE *la = o->cost ? NULL : fopen("/proc/loadavg", "r");
+	if (la && fscanf(la, "%lf", &load) == 1 && load > 1.5)
+		printf("              the machine was busy during the probe (load average %.1f): the "
+		       "figures are pessimistic for a quiet one\n", load);
+	if (la)
+		fclose(la);
 	if (o->save_cost && !o->cost)
 		printf("              written to %s (reuse: --cost %s)\n", o->save_cost, o->save_cost);
 
@@ -232,13 +243,14 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 	matrix_estimate(&c, per_kernel, nkernels, parallel, &e);
 	char note[128] = "";
 	if (is_auto)
-		snprintf(note, sizeof note, " (auto: %d L3 groups / 2; at most %d disjoint pairs)",
-			 d.l3_groups, parallel_max(&t, cpus, n));
+		snprintf(note, sizeof note, " (auto: one per L3 group, die or socket, of %d L3 groups; "
+			 "at most %d disjoint pairs)", d.l3_groups, parallel_max(&t, cpus, n));
 	else if (parallel == 1)
 		snprintf(note, sizeof note, " (pairs one after another; --parallel N|auto to overlap)");
 	printf("\ncohmap latency, full matrix\n");
 	print_matrix(&e, &c, n, note);
-	int need = parallel_needed(&c, per_kernel, nkernels, parallel_max(&t, cpus, n), o->budget_s);
+	int most = parallel_max(&t, cpus, n);
+	int need = parallel_needed(&c, per_kernel, nkernels, most, o->budget_s);
 	if (e.total_s <= o->budget_s)
 		printf("  within        --budget %.0f s: yes\n", o->budget_s);
 	else if (need > 0)
@@ -246,11 +258,17 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 		       o->budget_s, need);
 	else {
 		struct matrix_estimate best;
-		matrix_estimate(&c, per_kernel, nkernels, parallel_max(&t, cpus, n), &best);
+		matrix_estimate(&c, per_kernel, nkernels, most, &best);
 		printf("  within        --budget %.0f s: no, not even at --parallel %d (%s): the pairs "
-		       "measured alone (checks, reference) cost too much at this per-pair cost\n",
-		       o->budget_s, best.parallel, duration(best.total_s, a, sizeof a));
+		       "measured alone (checks, references) cost too much at this per-pair cost\n",
+		       o->budget_s, most, duration(best.total_s, a, sizeof a));
 	}
+	/* Every term is a count times the pair's cost, so the total scales with it. */
+	if (e.total_s > o->budget_s)
+		printf("  would fit     at --parallel %d if a pair cost %.1f ms (slowest %.1f ms) instead of "
+		       "%.1f ms (%.1f ms): %.2f x today's\n", e.parallel,
+		       c.pair_s * o->budget_s / e.total_s * 1e3, c.slowest_s * o->budget_s / e.total_s * 1e3,
+		       c.pair_s * 1e3, c.slowest_s * 1e3, o->budget_s / e.total_s);
 	print_run(o, &c, nkernels, n);
 	printf("\nnot modelled: clock calibration and plotting (seconds), a machine quieter or noisier "
 	       "than the probe's (the stopping rule needs more or fewer samples)\n");

@@ -181,9 +181,9 @@ void matrix_estimate(const struct pair_cost *c, long pairs_per_kernel, int nkern
 		e->checks = (long)ceil(PARALLEL_CHECK_SHARE * (double)e->pairs);
 		e->check_s = (double)e->checks * c->pair_s;
 	}
-	/* Whichever comes first: REFERENCE_INTERVAL_PAIRS pairs or
-	 * REFERENCE_INTERVAL_S seconds. */
-	double by_pairs = (double)e->pairs / REFERENCE_INTERVAL_PAIRS;
+	/* Whichever comes first: REFERENCE_INTERVAL_PAIRS steps (a pair, or a
+	 * round with --parallel) or REFERENCE_INTERVAL_S seconds. */
+	double by_pairs = (double)e->rounds / REFERENCE_INTERVAL_PAIRS;
 	double by_time = (e->measure_s + e->check_s) / REFERENCE_INTERVAL_S;
 	e->references = (long)ceil(by_pairs > by_time ? by_pairs : by_time);
 	e->reference_s = (double)e->references * c->pair_s;
@@ -213,8 +213,11 @@ int parallel_auto(const struct topology *t, const int *cpus, int n)
 {
 	struct topology_domains d;
 	topology_domains(t, cpus, n, &d);
-	int most = parallel_max(t, cpus, n);
-	return d.l3_groups / 2 < 1 ? 1 : d.l3_groups / 2 > most ? most : d.l3_groups / 2;
+	int most = d.l3_groups;
+	most = d.dies > most ? d.dies : most;
+	most = d.sockets > most ? d.sockets : most;
+	int max = parallel_max(t, cpus, n);
+	return most < max ? most : max;
 }
 
 /* Below this per-pair limit the stopping rule has too few samples to work with. */

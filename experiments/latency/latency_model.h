@@ -74,8 +74,10 @@ int parallel_needed(const struct pair_cost *c, long pairs_per_kernel, int nkerne
 
 /* How many pairs can run at once without sharing a core: one per two cores. */
 int parallel_max(const struct topology *t, const int *cpus, int n);
-/* --parallel auto: one pair per two L3 groups (a pair may span two), so no
- * two pairs share a last-level cache; at least 1, at most parallel_max. */
+/* --parallel auto: one pair per L3 group (or die, or socket, whichever the
+ * CPUs have most of), at most parallel_max: the rule of `cohmap latency
+ * --parallel auto` (schedule_auto_parallel, experiments/latency/pair_schedule.c
+ * on branch parallel; one call to it once both are merged). */
 int parallel_auto(const struct topology *t, const int *cpus, int n);
 
 /* How `cohmap latency` spends a budget (cohmap run's share): the per-pair time

@@ -46,6 +46,8 @@ static void test_parallel(void **state)
 	assert_int_equal(e.rounds, 4080);
 	assert_true(fabs(e.round_s - cost.slowest_s) < 1e-12); /* a round waits for its slowest */
 	assert_int_equal(e.checks, (long)ceil(0.05 * 261120));
+	/* a reference between rounds: every 32 rounds, or each second */
+	assert_true(e.references >= 4080 / 32);
 	assert_true(fabs(e.check_s - e.checks * cost.pair_s) < 1e-9);
 	/* more parallelism never costs more */
 	struct matrix_estimate fewer;
@@ -114,11 +116,11 @@ static void test_parallel_auto(void **state)
 {
 	(void)state;
 	static const struct { const char *file; int most, auto_n; } cases[] = {
-		{ "amd-2s-9654-smt.topo", 96, 12 },  /* 24 CCDs */
-		{ "amd-2s-9554-smt.topo", 64, 8 },   /* 16 CCDs */
-		{ "intel-2s-8480p.topo", 56, 1 },    /* one L3 per socket */
-		{ "nvidia-grace-144.topo", 72, 1 },
-		{ "intel-4s-8380h.topo", 56, 2 },
+		{ "amd-2s-9654-smt.topo", 96, 24 },  /* 24 CCDs */
+		{ "amd-2s-9554-smt.topo", 64, 16 },  /* 16 CCDs */
+		{ "intel-2s-8480p.topo", 56, 2 },    /* one L3 per socket */
+		{ "nvidia-grace-144.topo", 72, 2 },  /* two dies */
+		{ "intel-4s-8380h.topo", 56, 4 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct topology t = { 0 };
