@@ -44,6 +44,11 @@ void plot_put_string(FILE *f, const char *s);
  * image. 0, or -1 with a message. */
 int plot_render(const char *script, const char *dat, const char *vars, const char *const *extra,
 		const char *image, char *err);
+/* Up to this many CPUs a heatmap labels every CPU and prints every cell's
+ * value; past it, the axes name sockets (or dies, L3 groups) and the cells
+ * are colour only. The scripts use the same number. */
+#define PLOT_CPU_LABELS_MAX 32
+
 /* The heatmap axes every CPU-by-CPU figure shares: tick labels (CPU ids in
  * topology order) on axis ("xtics", "ytics"), and border lines between the
  * cells of different sockets and L3 groups (topology_borders' output, n CPUs). */
@@ -86,7 +91,8 @@ bool plot_safe_name(const char *s);
  * "# index:cpu" line and the matrix as "x y value" lines, a blank line after
  * each row (NaN: no value); and the axes: CPU tick labels on both (rotated
  * past 16 CPUs), with blocks the socket (or L3) names along the top, and the
- * borders. plot_put_axes returns -1 when out of memory. */
+ * borders; past PLOT_CPU_LABELS_MAX CPUs the tick labels name the sockets
+ * (or dies, L3 groups) instead of the CPUs. plot_put_axes returns -1 when out of memory. */
 void plot_put_matrix(FILE *f, const int *cpus, int n, const double *value);
 int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, bool blocks);
 
