@@ -115,9 +115,16 @@ static int plan_cost(const char *cmd, const struct options *o, const struct kern
 	struct utsname u;
 	char day[32] = "";
 	time_t now = time(NULL);
-	strftime(day, sizeof day, "%Y-%m-%d", gmtime(&now));
-	snprintf(c->source, sizeof c->source, "probe on %s (%s), CPUs %d,%d, %s",
-		 uname(&u) == 0 ? u.nodename : "this machine", here.cpu_model, cpus[0], cpus[1], day);
+	double load = -1;
+	FILE *la = fopen("/proc/loadavg", "r");
+	if (la == NULL || fscanf(la, "%lf", &load) != 1)
+		load = -1;
+	if (la)
+		fclose(la);
+	strftime(day, sizeof day, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	snprintf(c->source, sizeof c->source, "probe on %s (%s), CPUs %d,%d, %s, load average %.1f",
+		 uname(&u) == 0 ? u.nodename : "this machine", here.cpu_model, cpus[0], cpus[1], day,
+		 load);
 	if (o->save_cost && pair_cost_save(c, o->save_cost, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 		goto out;
@@ -136,8 +143,9 @@ static void print_matrix(const struct matrix_estimate *e, const struct pair_cost
 	       e->pairs_per_kernel, e->nkernels, e->pairs);
 	printf("  parallel      %d%s\n", e->parallel, parallel_note);
 	if (e->parallel > 1)
-		printf("  rounds        %ld / %d = %ld rounds x %.1f ms (a round waits for its slowest pair) "
-		       "= %s\n", e->pairs, e->parallel, e->rounds, e->round_s * 1e3,
+		printf("  rounds        %ld / %d = %ld rounds x %.1f ms (a round waits for the slowest of its "
+		       "%d pairs: the %.0f%% quantile of a pair's time) = %s\n", e->pairs, e->parallel,
+		       e->rounds, e->round_s * 1e3, e->parallel, 100.0 * e->parallel / (e->parallel + 1),
 		       duration(e->measure_s, a, sizeof a));
 	else
 		printf("  measuring     %ld pairs x %.1f ms = %s\n", e->pairs, e->round_s * 1e3,
@@ -168,7 +176,7 @@ static void print_run(const struct options *o, const struct pair_cost *c, int nk
 	long per_kernel = lb.max_pairs > 0 && lb.max_pairs < full ? lb.max_pairs : full;
 	struct pair_cost at_limit = *c;
 	at_limit.pair_s = pair_cost_at_limit(c, lb.time_limit_s);
-	at_limit.slowest_s = at_limit.pair_s;
+	at_limit.slowest_s = at_limit.q50_s = at_limit.q90_s = at_limit.pair_s;
 	struct matrix_estimate e;
 	matrix_estimate(&at_limit, per_kernel, nkernels, 1, &e);
 	printf("\ncohmap run --budget %.0f (experiments one after another; latency pairs serial)\n",
@@ -225,9 +233,9 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 	printf("\nper pair      %s\n", c.source);
 	printf("              %ld pairs at --precision %g --time-limit %g --sample-us %g: mean %.1f ms "
 	       "= %.1f ms before sampling + %.0f samples x %.3f ms (wall time of a %g us sample); "
-	       "slowest %.1f ms\n", c.pairs, c.precision_pct, c.time_limit_s, c.sample_us,
-	       c.pair_s * 1e3, c.fixed_s * 1e3, c.samples, c.per_sample_s * 1e3, c.sample_us,
-	       c.slowest_s * 1e3);
+	       "median %.1f ms, 90%% %.1f ms, slowest %.1f ms\n", c.pairs, c.precision_pct, c.time_limit_s,
+	       c.sample_us, c.pair_s * 1e3, c.fixed_s * 1e3, c.samples, c.per_sample_s * 1e3, c.sample_us,
+	       c.q50_s * 1e3, c.q90_s * 1e3, c.slowest_s * 1e3);
 	double load = 0;
 	FILE *la = o->cost ? NULL : fopen("/proc/loadavg", "r");
 	if (la && fscanf(la, "%lf", &load) == 1 && load > 1.5)
@@ -265,10 +273,10 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 	}
 	/* Every term is a count times the pair's cost, so the total scales with it. */
 	if (e.total_s > o->budget_s)
-		printf("  would fit     at --parallel %d if a pair cost %.1f ms (slowest %.1f ms) instead of "
+		printf("  would fit     at --parallel %d if a pair cost %.1f ms (round %.1f ms) instead of "
 		       "%.1f ms (%.1f ms): %.2f x today's\n", e.parallel,
-		       c.pair_s * o->budget_s / e.total_s * 1e3, c.slowest_s * o->budget_s / e.total_s * 1e3,
-		       c.pair_s * 1e3, c.slowest_s * 1e3, o->budget_s / e.total_s);
+		       c.pair_s * o->budget_s / e.total_s * 1e3, e.round_s * o->budget_s / e.total_s * 1e3,
+		       c.pair_s * 1e3, e.round_s * 1e3, o->budget_s / e.total_s);
 	print_run(o, &c, nkernels, n);
 	printf("\nnot modelled: clock calibration and plotting (seconds), a machine quieter or noisier "
 	       "than the probe's (the stopping rule needs more or fewer samples)\n");

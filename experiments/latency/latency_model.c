@@ -10,6 +10,7 @@
 
 #include "base/budget.h"
 #include "base/common.h"
+#include "base/stats.h"
 #include "base/timing.h"
 
 #define COST_HEADER "# cohmap pair cost v1"
@@ -22,7 +23,11 @@ int pair_cost_probe(const struct kernel *const *kernels, int nkernels, int cpu_a
 	long n = 0;
 	uint64_t started = monotonic_ns();
 	struct pair_measurement *m = malloc(sizeof *m);
-	if (m == NULL) {
+	size_t cap = 64;
+	double *times = malloc(cap * sizeof *times);
+	if (m == NULL || times == NULL) {
+		free(m);
+		free(times);
 		set_error(err, "out of memory");
 		return -1;
 	}
@@ -40,8 +45,20 @@ int pair_cost_probe(const struct kernel *const *kernels, int nkernels, int cpu_a
 						  dir ? cpu_b : cpu_a, dir ? cpu_a : cpu_b,
 						  kernels[k]->name, m->reason);
 					free(m);
+					free(times);
 					return -1;
 				}
+				if ((size_t)n == cap) {
+					double *more = realloc(times, 2 * cap * sizeof *times);
+					if (more == NULL) {
+						set_error(err, "out of memory");
+						free(m);
+						free(times);
+						return -1;
+					}
+					times = more, cap *= 2;
+				}
+				times[n] = s;
 				sum_s += s;
 				double k_samples = (double)m->one_way_ns.n;
 				sum_samples += k_samples;
@@ -51,7 +68,12 @@ int pair_cost_probe(const struct kernel *const *kernels, int nkernels, int cpu_a
 				n++;
 			}
 	free(m);
+	struct summary sum;
+	summarize(times, n, &sum);
+	free(times);
 	*out = (struct pair_cost){
+		.q50_s = sum.median,
+		.q90_s = sum.p90,
 		.pair_s = sum_s / (double)n,
 		.slowest_s = slowest,
 		.samples = sum_samples / (double)n,
@@ -86,9 +108,9 @@ int pair_cost_save(const struct pair_cost *c, const char *path, char *err)
 	}
 	fprintf(f, "%s\n# what one ordered pair of `cohmap latency` costs, measured by `cohmap plan`\n",
 		COST_HEADER);
-	fprintf(f, "source %s\npair_s %.6f\nslowest_s %.6f\nsamples %.2f\nfixed_s %.6f\nper_sample_s %.7f\n"
+	fprintf(f, "source %s\npair_s %.6f\nslowest_s %.6f\nq50_s %.6f\nq90_s %.6f\nsamples %.2f\nfixed_s %.6f\nper_sample_s %.7f\n"
 		"pairs %ld\nprecision_pct %g\ntime_limit_s %g\nsample_us %g\n",
-		c->source, c->pair_s, c->slowest_s, c->samples, c->fixed_s, c->per_sample_s, c->pairs,
+		c->source, c->pair_s, c->slowest_s, c->q50_s, c->q90_s, c->samples, c->fixed_s, c->per_sample_s, c->pairs,
 		c->precision_pct, c->time_limit_s, c->sample_us);
 	if (fclose(f) != 0) {
 		set_error(err, "cannot write %s: %s", path, strerror(errno));
@@ -100,7 +122,8 @@ int pair_cost_save(const struct pair_cost *c, const char *path, char *err)
 int pair_cost_load(struct pair_cost *c, const char *path, char *err)
 {
 	static const char *const keys[] = { "pair_s", "slowest_s", "samples", "fixed_s", "per_sample_s",
-					    "pairs", "precision_pct", "time_limit_s", "sample_us" };
+					    "pairs", "precision_pct", "time_limit_s", "sample_us",
+					    "q50_s", "q90_s" };
 	double values[ARRAY_SIZE(keys)];
 	bool seen[ARRAY_SIZE(keys)] = { false };
 	char line[512];
@@ -138,7 +161,7 @@ int pair_cost_load(struct pair_cost *c, const char *path, char *err)
 		if (k == ARRAY_SIZE(keys) || !value || end == value || *end != '\0' ||
 		    !isfinite(values[k]) || values[k] < 0) {
 			set_error(err, "%s:%d: expected 'key number' with a key of pair_s slowest_s "
-				  "samples fixed_s per_sample_s pairs precision_pct time_limit_s sample_us", path, lineno);
+				  "q50_s q90_s samples fixed_s per_sample_s pairs precision_pct time_limit_s sample_us", path, lineno);
 			goto fail;
 		}
 		seen[k] = true;
@@ -152,14 +175,26 @@ int pair_cost_load(struct pair_cost *c, const char *path, char *err)
 	c->pair_s = values[0], c->slowest_s = values[1], c->samples = values[2];
 	c->fixed_s = values[3], c->per_sample_s = values[4], c->pairs = (long)values[5];
 	c->precision_pct = values[6], c->time_limit_s = values[7], c->sample_us = values[8];
-	if (c->pair_s <= 0 || c->slowest_s < c->pair_s) {
-		set_error(err, "%s: pair_s must be > 0 and slowest_s at least pair_s", path);
+	c->q50_s = values[9], c->q90_s = values[10];
+	if (c->pair_s <= 0 || c->slowest_s < c->pair_s || c->q50_s > c->q90_s || c->q90_s > c->slowest_s) {
+		set_error(err, "%s: needs pair_s > 0 and q50_s <= q90_s <= slowest_s >= pair_s", path);
 		return -1;
 	}
 	return 0;
 fail:
 	fclose(f);
 	return -1;
+}
+
+double pair_cost_round(const struct pair_cost *c, int n)
+{
+	if (n <= 1)
+		return c->pair_s;
+	double q = (double)n / (n + 1);
+	double t = q <= 0.9 ? c->q50_s + (c->q90_s - c->q50_s) * (q - 0.5) / 0.4
+			    : c->q90_s + (c->slowest_s - c->q90_s) * (q - 0.9) / 0.1;
+	/* never below what a pair costs on average */
+	return t > c->pair_s ? t : c->pair_s;
 }
 
 double pair_cost_at_limit(const struct pair_cost *c, double limit_s)
@@ -175,7 +210,7 @@ void matrix_estimate(const struct pair_cost *c, long pairs_per_kernel, int nkern
 				       .parallel = parallel < 1 ? 1 : parallel };
 	e->pairs = pairs_per_kernel * nkernels;
 	e->rounds = (e->pairs + e->parallel - 1) / e->parallel;
-	e->round_s = e->parallel > 1 ? c->slowest_s : c->pair_s;
+	e->round_s = pair_cost_round(c, e->parallel);
 	e->measure_s = (double)e->rounds * e->round_s;
 	if (e->parallel > 1) {
 		e->checks = (long)ceil(PARALLEL_CHECK_SHARE * (double)e->pairs);

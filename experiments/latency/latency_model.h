@@ -24,6 +24,7 @@ struct pair_cost {
 	double pair_s;     /* mean wall time of one measure_pair(): agents started, pinned,
 			    * batch sized, warmed up, sampled, stopped */
 	double slowest_s;  /* the slowest pair seen: a parallel round waits for its slowest pair */
+	double q50_s, q90_s; /* median and 90th percentile of the pairs' times */
 	double samples;    /* mean samples per pair */
 	/* pair_s = fixed_s + samples x per_sample_s, fitted over the probe's
 	 * pairs (their sample counts differ): what a pair costs before its first
@@ -47,6 +48,10 @@ int pair_cost_probe(const struct kernel *const *kernels, int nkernels, int cpu_a
  * file and the line. */
 int pair_cost_save(const struct pair_cost *c, const char *path, char *err);
 int pair_cost_load(struct pair_cost *c, const char *path, char *err);
+/* What a round of n pairs at once costs: it waits for the slowest of n, whose
+ * expected time is about the n/(n+1) quantile of one pair's time
+ * (interpolated between the median, the 90th percentile and the slowest). */
+double pair_cost_round(const struct pair_cost *c, int n);
 /* The cost of a pair whose sampling is cut at limit_s (a budget's limit). */
 double pair_cost_at_limit(const struct pair_cost *c, double limit_s);
 
@@ -57,7 +62,7 @@ struct matrix_estimate {
 	long pairs;          /* pairs_per_kernel x nkernels */
 	int parallel;
 	long rounds;         /* ceil(pairs / parallel) */
-	double round_s;      /* a pair's cost alone; with parallel > 1 the slowest pair's */
+	double round_s;      /* a pair's cost alone; with parallel > 1 the slowest of a round's */
 	double measure_s;    /* rounds x round_s */
 	long checks;         /* pairs measured again alone (parallel > 1) */
 	double check_s;

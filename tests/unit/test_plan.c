@@ -19,7 +19,7 @@
 #include "topology/topology.h"
 
 static const struct pair_cost cost = {
-	.pair_s = 0.010, .slowest_s = 0.020, .samples = 40, .fixed_s = 0.006,
+	.pair_s = 0.010, .slowest_s = 0.020, .q50_s = 0.009, .q90_s = 0.015, .samples = 40, .fixed_s = 0.006,
 	.per_sample_s = 0.0001, .pairs = 16, .precision_pct = 2, .time_limit_s = 0.1,
 	.sample_us = 50, .source = "given",
 };
@@ -44,7 +44,12 @@ static void test_parallel(void **state)
 	struct matrix_estimate e;
 	matrix_estimate(&cost, 256L * 255, 4, 64, &e);
 	assert_int_equal(e.rounds, 4080);
-	assert_true(fabs(e.round_s - cost.slowest_s) < 1e-12); /* a round waits for its slowest */
+	/* a round of 64 waits for the slowest of 64: past the 90th percentile */
+	assert_true(e.round_s > cost.q90_s && e.round_s < cost.slowest_s);
+	assert_true(fabs(pair_cost_round(&cost, 1) - cost.pair_s) < 1e-12);
+	assert_true(fabs(pair_cost_round(&cost, 9) - cost.q90_s) < 1e-12); /* 9/10 */
+	assert_true(pair_cost_round(&cost, 2) >= cost.pair_s);
+	assert_true(pair_cost_round(&cost, 4) <= pair_cost_round(&cost, 16));
 	assert_int_equal(e.checks, (long)ceil(0.05 * 261120));
 	/* a reference between rounds: every 32 rounds, or each second */
 	assert_true(e.references >= 4080 / 32);
@@ -86,6 +91,9 @@ static void test_cost_file(void **state)
 		{ "# cohmap pair cost v1\npair_s x\n", ":2: expected 'key number'" },
 		{ "# cohmap pair cost v1\nwhat 1\n", ":2: expected 'key number'" },
 		{ "# cohmap pair cost v1\npair_s 0.01\n", "no 'slowest_s' line" },
+		{ "# cohmap pair cost v1\npair_s 0.01\nslowest_s 0.02\nq50_s 0.03\nq90_s 0.01\nsamples 1\n"
+		  "fixed_s 0\nper_sample_s 0\npairs 1\nprecision_pct 2\ntime_limit_s 0.1\nsample_us 50\n",
+		  "needs pair_s > 0 and q50_s <= q90_s" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		FILE *f = fopen(path, "w");
