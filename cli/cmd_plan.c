@@ -301,6 +301,7 @@ const struct command command_plan = {
 	.examples = "  cohmap plan                                   # this machine, a 2 s probe\n"
 		    "  cohmap plan --topology topology/fixtures/amd-2s-9554-smt.topo --parallel auto\n"
 		    "  cohmap plan --save-cost here.cost             # keep the probe's numbers\n"
-		    "  cohmap plan --cost here.cost --topology big.topo -k load_store --budget 300\n",
+		    "  cohmap plan --cost here.cost --topology big.topo -k load_store --budget 300\n"
+		    "                                                # --budget: the suite's, and the target for the matrix\n",
 	.run = plan,
 };
