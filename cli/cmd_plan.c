@@ -188,10 +188,19 @@ static void print_run(const struct options *o, const struct pair_cost *c, int nk
 	printf("  latency       %ld pairs x %d kernels x %.1f ms + %ld reference pairs = %s (%.1f%% of "
 	       "the matrix)\n", per_kernel, nkernels, at_limit.pair_s * 1e3, e.references,
 	       duration(e.total_s, b, sizeof b), 100.0 * (double)per_kernel / (double)full);
-	double total = e.total_s > share ? o->budget_s - share + e.total_s : o->budget_s;
-	printf("  total         about %s: the other %d experiments share what latency leaves of the "
-	       "budget (they plan from their own probes; not modelled here)\n",
-	       duration(total, d, sizeof d), experiment_count - 1);
+	/* run_experiments gives each experiment what is left / how many are left */
+	double left = o->budget_s - e.total_s, each = left / (experiment_count - 1);
+	if (each < 0.001)
+		each = 0.001; /* SPENT_BUDGET_SHARE_S: the smallest plan, never an unbounded one */
+	printf("  shares        latency %.1f s, then ", e.total_s);
+	for (int i = 1; i < experiment_count; i++)
+		printf("%s%s", experiment_registry[i]->name, i + 1 < experiment_count ? ", " : "");
+	printf(" (%.0f - %.1f) / %d = %.1f s each if each keeps to its share\n", o->budget_s, e.total_s,
+	       experiment_count - 1, each);
+	double total = e.total_s + each * (experiment_count - 1);
+	printf("  total         %.1f + %d x %.1f = about %s (the others plan from their own probes; "
+	       "their costs are not modelled here)\n", e.total_s, experiment_count - 1, each,
+	       duration(total, d, sizeof d));
 	if (per_kernel < full)
 		printf("  full matrix   needs --budget >= %.0f (latency share >= %.0f s)\n",
 		       experiment_count * latency_budget_for_full_matrix(nkernels, ncpus),
