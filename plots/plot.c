@@ -536,6 +536,20 @@ static void put_domain_tics(FILE *f, const char *axis, const struct topology *t,
 	fputs(")\n", f);
 }
 
+void plot_put_cpu_tics(FILE *f, const struct topology *t, const int *cpus, int n)
+{
+	if (n > PLOT_CPU_LABELS_MAX) {
+		put_domain_tics(f, "xtics", t, cpus, n);
+		put_domain_tics(f, "ytics", t, cpus, n);
+		return;
+	}
+	plot_put_tics(f, "xtics", cpus, n);
+	plot_put_tics(f, "ytics", cpus, n);
+	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
+	if (n > 16)
+		fputs("set xtics rotate by 90 right\n", f);
+}
+
 int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, bool blocks)
 {
 	int *sockets = malloc(((size_t)n + 1) * sizeof(int));
@@ -547,17 +561,9 @@ int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, boo
 	}
 	int ns = topology_borders(t, cpus, n, true, sockets, n);
 	int nl = topology_borders(t, cpus, n, false, l3, n);
-	if (n > PLOT_CPU_LABELS_MAX) {
-		put_domain_tics(f, "xtics", t, cpus, n);
-		put_domain_tics(f, "ytics", t, cpus, n);
+	plot_put_cpu_tics(f, t, cpus, n);
+	if (n > PLOT_CPU_LABELS_MAX)
 		blocks = false; /* the axes name the blocks already */
-	} else {
-		plot_put_tics(f, "xtics", cpus, n);
-		plot_put_tics(f, "ytics", cpus, n);
-	}
-	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
-	if (n > 16 && n <= PLOT_CPU_LABELS_MAX)
-		fputs("set xtics rotate by 90 right\n", f);
 	if (blocks && ns > 0)
 		put_blocks(f, t, cpus, n, sockets, ns, true);
 	else if (blocks && nl > 0)

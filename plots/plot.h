@@ -54,6 +54,9 @@ int plot_render(const char *script, const char *dat, const char *vars, const cha
  * cells of different sockets and L3 groups (topology_borders' output, n CPUs). */
 void plot_put_tics(FILE *f, const char *axis, const int *cpus, int n);
 void plot_put_borders(FILE *f, const int *sockets, int ns, const int *l3, int nl, int n);
+/* Both axes' tick labels: one per CPU (x rotated past 16) up to
+ * PLOT_CPU_LABELS_MAX CPUs, the sockets (or dies, L3 groups) past it. */
+void plot_put_cpu_tics(FILE *f, const struct topology *t, const int *cpus, int n);
 /* plot_render of plots/<script_name>, found with plot_script_path. */
 int plot_draw(const char *script_name, const char *dat, const char *vars, const char *image,
 	      char *err);
