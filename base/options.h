@@ -30,6 +30,10 @@ struct options {
 	const char *events;
 	const char *agents;
 	double budget_s;
+	const char *parallel;
+	const char *cost;
+	const char *save_cost;
+	double probe_s;
 	bool quiet;
 	bool help;
 	/* the command's experiment's own settings (NULL for other commands) */

@@ -25,6 +25,7 @@ struct command {
 /* The tools, in --help order after the experiments. */
 #define COHMAP_TOOLS(X) \
 	X(topo)         \
+	X(plan)         \
 	X(plot)         \
 	X(report)       \
 	X(compare)      \

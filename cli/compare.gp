@@ -62,7 +62,9 @@ if (ratio && !exists("ratio_tics")) {
 		"2" log(2), "4" log(4))
 }
 if (!exists("values")) { values = (ncpus <= 32) }
-size = (24 * ncpus + 200 > 640) ? 24 * ncpus + 200 : 640
+# as plots/heatmap.gp: 24 px cells with values up to 32 CPUs, then colour only, at most 2400 px
+size = (ncpus <= 32) ? ((24 * ncpus + 200 > 640) ? 24 * ncpus + 200 : 640) \
+     : ((6 * ncpus + 400 < 968) ? 968 : ((6 * ncpus + 400 > 2400) ? 2400 : 6 * ncpus + 400))
 width = size + 60
 height = size - 40
 cell = (size - 200.0) / ncpus
@@ -81,7 +83,6 @@ set size ratio -1
 set xrange [-0.5 : ncpus - 0.5]
 set yrange [ncpus - 0.5 : -0.5]
 set link x2
-if (ncpus > 32) { set xtics font ",9"; set ytics font ",9" }
 set cbrange [-span : span]
 set cbtics out nomirror
 set cblabel offset char 1.5, 0

@@ -24,6 +24,7 @@
 #include "experiments/latency/latency_table.h"
 #include "harness/meta_check.h"
 #include "harness/results.h"
+#include "plots/plot.h"
 
 /* The experiment of that name in the registry: its title, what it shows and
  * how to read it. NULL for one this version does not know (a results
@@ -312,14 +313,20 @@ static void latency_classes(FILE *f, const char *dir, const json_t *e)
 		fputs("</p>\n", f);
 		return;
 	}
-	fprintf(f, "<h3>One-way latency by pair class [ns]</h3>\n<p class=\"files\">Per pair the %s "
-		   "of its samples (<code>%s</code>); per class the min / median / max over its "
-		   "pairs.</p>\n<div class=\"scroll\"><table>\n<tr><th>kernel</th><th>pair class</th>"
-		   "<th>pairs</th><th>min</th><th>median</th><th>max</th></tr>\n",
-		strcmp(column, "min_ns") == 0 ? "minimum" : "median", column);
-	int failed = 0;
+	int failed = 0, *cpus = NULL, ncpus = lt.nkernels ? latency_table_cpus(&lt, 0, &cpus) : 0;
+	free(cpus);
 	for (int i = 0; i < lt.npairs; i++)
 		failed += !lt.pairs[i].ok;
+	fprintf(f, "<h3>One-way latency by pair class [ns]</h3>\n<p class=\"files\">Per pair the %s "
+		   "of its samples (<code>%s</code>); per class the min / median / max over its "
+		   "pairs.", strcmp(column, "min_ns") == 0 ? "minimum" : "median", column);
+	if (ncpus > PLOT_CPU_LABELS_MAX)
+		fprintf(f, " The heatmaps above have %d CPUs: past %d their axes name sockets (or dies, "
+			   "L3 groups) instead of CPUs, thick lines separate sockets and thin ones L3 "
+			   "groups, and there are no values in the cells: the numbers are in this table.",
+			ncpus, PLOT_CPU_LABELS_MAX);
+	fputs("</p>\n<div class=\"scroll\"><table>\n<tr><th>kernel</th><th>pair class</th>"
+	      "<th>what it is</th><th>pairs</th><th>min</th><th>median</th><th>max</th></tr>\n", f);
 	/* Kernels in the order the run names them (meta.json), which is the
 	 * order of the heatmaps above; latency.csv has them shuffled. */
 	int *order = malloc(((size_t)lt.nkernels + 1) * sizeof *order), norder = 0;
@@ -346,6 +353,8 @@ static void latency_classes(FILE *f, const char *dir, const json_t *e)
 			html_text(f, lt.kernels[k]);
 			fputs("</code></td><td>", f);
 			html_text(f, pair_class_name(c));
+			fputs("</td><td>", f);
+			html_text(f, pair_class_description(c));
 			fprintf(f, "</td><td class=\"n\">%d</td>", n);
 			html_number_cell(f, lo, 1);
 			html_number_cell(f, mid, 1);

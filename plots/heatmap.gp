@@ -52,7 +52,13 @@ if (!exists("cbmin") || !exists("cbmax")) {
 	if (!exists("cbmin")) { cbmin = STATS_min < 0 ? STATS_min : 0 }
 	if (!exists("cbmax")) { cbmax = STATS_max }
 }
-if (!exists("size")) { size = (24 * ncpus + 200 > 640) ? 24 * ncpus + 200 : 640 }
+# Up to 32 CPUs a cell is 24 px, wide enough for its value; past that the
+# cells are colour only (no values, axes named by socket or die), so the
+# image grows slowly and stops at 2400 px (6 px cells at 384 CPUs).
+if (!exists("size")) {
+	size = (ncpus <= 32) ? ((24 * ncpus + 200 > 640) ? 24 * ncpus + 200 : 640) \
+	     : ((6 * ncpus + 400 < 968) ? 968 : ((6 * ncpus + 400 > 2400) ? 2400 : 6 * ncpus + 400))
+}
 if (!exists("values")) { values = (ncpus <= 32) }
 
 # A flat matrix (all values equal, or one pair) still needs a colour range.
@@ -86,7 +92,6 @@ set size ratio -1
 set xrange [-0.5 : ncpus - 0.5]
 set yrange [ncpus - 0.5 : -0.5]        # initiator 0 on top, like a matrix
 set link x2                             # block names (vars: set x2tics) align with cells
-if (ncpus > 32) { set xtics font ",9"; set ytics font ",9" }
 set cbrange [cbmin : cbmax]
 set cbtics out nomirror
 set cblabel offset char 1.5, 0          # clear of the tic labels; keeps vars' text

@@ -500,6 +500,56 @@ void plot_put_matrix(FILE *f, const int *cpus, int n, const double *value)
 	}
 }
 
+/* Past PLOT_CPU_LABELS_MAX CPUs a label per CPU is a grey smear: each axis
+ * names its blocks instead, at the widest level the CPUs span (sockets, else
+ * dies, else L3 groups, else NUMA nodes), and the borders show the rest. */
+static int domain_of(const struct cpu_place *p, int level)
+{
+	return level == 0 ? p->socket : level == 1 ? p->die : level == 2 ? p->l3_group : p->numa_node;
+}
+
+static void put_domain_tics(FILE *f, const char *axis, const struct topology *t, const int *cpus,
+			    int n)
+{
+	static const char *const names[] = { "socket", "die", "L3", "node" };
+	struct topology_domains d;
+	topology_domains(t, cpus, n, &d);
+	int level = d.sockets > 1 ? 0 : d.dies > 1 ? 1 : d.l3_groups > 1 ? 2 : d.numa_nodes > 1 ? 3 : -1;
+	if (level < 0) { /* one block: its first and last CPU */
+		fprintf(f, "set %s (\"%d\" 0, \"%d\" %d)\n", axis, cpus[0], cpus[n - 1], n - 1);
+		return;
+	}
+	int start = 0, written = 0;
+	for (int i = 1; i <= n; i++) {
+		const struct cpu_place *a = topology_find(t, cpus[start]);
+		const struct cpu_place *b = i < n ? topology_find(t, cpus[i]) : NULL;
+		if (a && b && domain_of(a, level) == domain_of(b, level))
+			continue;
+		/* in chunks of 16, to keep gnuplot's command lines short */
+		if (written % 16 == 0)
+			fprintf(f, "%sset %s %s(", written ? ")\n" : "", axis, written ? "add " : "");
+		fprintf(f, "%s\"%s %d\" %.1f", written % 16 ? ", " : "", names[level],
+			a ? domain_of(a, level) : -1, (start + i - 1) / 2.0);
+		written++;
+		start = i;
+	}
+	fputs(")\n", f);
+}
+
+void plot_put_cpu_tics(FILE *f, const struct topology *t, const int *cpus, int n)
+{
+	if (n > PLOT_CPU_LABELS_MAX) {
+		put_domain_tics(f, "xtics", t, cpus, n);
+		put_domain_tics(f, "ytics", t, cpus, n);
+		return;
+	}
+	plot_put_tics(f, "xtics", cpus, n);
+	plot_put_tics(f, "ytics", cpus, n);
+	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
+	if (n > 16)
+		fputs("set xtics rotate by 90 right\n", f);
+}
+
 int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, bool blocks)
 {
 	int *sockets = malloc(((size_t)n + 1) * sizeof(int));
@@ -511,11 +561,9 @@ int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, boo
 	}
 	int ns = topology_borders(t, cpus, n, true, sockets, n);
 	int nl = topology_borders(t, cpus, n, false, l3, n);
-	plot_put_tics(f, "xtics", cpus, n);
-	plot_put_tics(f, "ytics", cpus, n);
-	/* Past ~16 columns, multi-digit ids no longer fit side by side. */
-	if (n > 16)
-		fputs("set xtics rotate by 90 right\n", f);
+	plot_put_cpu_tics(f, t, cpus, n);
+	if (n > PLOT_CPU_LABELS_MAX)
+		blocks = false; /* the axes name the blocks already */
 	if (blocks && ns > 0)
 		put_blocks(f, t, cpus, n, sockets, ns, true);
 	else if (blocks && nl > 0)
@@ -588,7 +636,7 @@ static int write_vars(const char *path, const struct topology *t, const struct p
 		set_error(err, "%s: out of memory", path);
 		return -1;
 	}
-	if (m->cell_format && n <= 32)
+	if (m->cell_format && n <= PLOT_CPU_LABELS_MAX)
 		put_cell_labels(f, m, cbmin, cbmax);
 	return plot_file_finish(f, tmp, path, err);
 }

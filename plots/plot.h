@@ -44,11 +44,19 @@ void plot_put_string(FILE *f, const char *s);
  * image. 0, or -1 with a message. */
 int plot_render(const char *script, const char *dat, const char *vars, const char *const *extra,
 		const char *image, char *err);
+/* Up to this many CPUs a heatmap labels every CPU and prints every cell's
+ * value; past it, the axes name sockets (or dies, L3 groups) and the cells
+ * are colour only. The scripts use the same number. */
+#define PLOT_CPU_LABELS_MAX 32
+
 /* The heatmap axes every CPU-by-CPU figure shares: tick labels (CPU ids in
  * topology order) on axis ("xtics", "ytics"), and border lines between the
  * cells of different sockets and L3 groups (topology_borders' output, n CPUs). */
 void plot_put_tics(FILE *f, const char *axis, const int *cpus, int n);
 void plot_put_borders(FILE *f, const int *sockets, int ns, const int *l3, int nl, int n);
+/* Both axes' tick labels: one per CPU (x rotated past 16) up to
+ * PLOT_CPU_LABELS_MAX CPUs, the sockets (or dies, L3 groups) past it. */
+void plot_put_cpu_tics(FILE *f, const struct topology *t, const int *cpus, int n);
 /* plot_render of plots/<script_name>, found with plot_script_path. */
 int plot_draw(const char *script_name, const char *dat, const char *vars, const char *image,
 	      char *err);
@@ -86,7 +94,8 @@ bool plot_safe_name(const char *s);
  * "# index:cpu" line and the matrix as "x y value" lines, a blank line after
  * each row (NaN: no value); and the axes: CPU tick labels on both (rotated
  * past 16 CPUs), with blocks the socket (or L3) names along the top, and the
- * borders. plot_put_axes returns -1 when out of memory. */
+ * borders; past PLOT_CPU_LABELS_MAX CPUs the tick labels name the sockets
+ * (or dies, L3 groups) instead of the CPUs. plot_put_axes returns -1 when out of memory. */
 void plot_put_matrix(FILE *f, const int *cpus, int n, const double *value);
 int plot_put_axes(FILE *f, const struct topology *t, const int *cpus, int n, bool blocks);
 

@@ -96,8 +96,26 @@ check "missing plot said in words, not drawn" has "$page" "Plot listed but not f
 check "no img for the missing plot" lacks "$page" 'src="./mystery-missing.png"'
 check "a small CSV shown whole" has "$page" "<td>&lt;small&gt; &amp; fits</td>"
 check "pair counts from topology.txt (all 40 CPUs)" has "$page" '<td class="n">800</td><td>other socket</td>'
-check "class table from latency.csv" has "$page" '<td>cross-socket</td><td class="n">128</td><td class="n">140.0</td><td class="n">142.0</td><td class="n">144.0</td>'
+check "class table from latency.csv" has "$page" '<td>cross-socket</td><td>other socket</td><td class="n">128</td><td class="n">140.0</td><td class="n">142.0</td><td class="n">144.0</td>'
 check "nothing external is loaded" lacks "$page" "http"
+
+echo "== a 384-CPU fixture (2 x EPYC 9654 with SMT): a heatmap that stays readable"
+big=$tmp/big
+"$src/tests/report/make-fixture.sh" "$big" "$src/topology/fixtures/amd-2s-9654-smt.topo" 1 "load_store cas_bounce"
+check "cohmap plot draws the 384-CPU fixture (2 kernels)" "$cohmap" plot "$big" >/dev/null
+check "cohmap report writes it" "$cohmap" report "$big" -q
+vars=$big/latency-load_store.gpvars
+check "the axes name the sockets" has "$vars" 'set xtics ("socket 0" 95.5, "socket 1" 287.5)'
+check "no tick label per CPU" lacks "$vars" '"0" 0'
+check "socket and L3 borders drawn" test "$(grep -c 'as 1$' "$vars")" = 2 -a "$(grep -c 'as 2$' "$vars")" = 44
+check "no value in the cells (heatmap.gp prints none past 32 CPUs)" lacks "$vars" "values"
+check "latency-load_store.png is a valid PNG" "$pngcheck" valid "$big/latency-load_store.png" >/dev/null
+width=$(od -An -tu1 -j16 -N4 "$big/latency-load_store.png" | awk '{print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4}')
+check "the picture stays at most 2440 px wide ($width)" test "$width" -le 2440
+page=$big/index.html
+check "the class table is under the picture" test "$(grep -n 'latency-load_store.png' "$page" | head -1 | cut -d: -f1)" -lt "$(grep -n 'One-way latency by pair class' "$page" | cut -d: -f1)"
+check "the table counts the cross-socket pairs (2 x 192 x 192)" has "$page" '<td>cross-socket</td><td>other socket</td><td class="n">73728</td><td class="n">140.0</td><td class="n">142.0</td><td class="n">144.0</td>'
+check "the table says the cells carry no values" has "$page" "The heatmaps above have 384 CPUs"
 
 echo "== cohmap compare: B = 2 x A"
 "$src/tests/report/make-fixture.sh" "$tmp/double" "$topo" 2 "load_store cas_bounce" "$cpus"
@@ -143,7 +161,7 @@ cp -r "$fx" "$tmp/badmeta" && echo '{"status": ' >"$tmp/badmeta/meta.json"
 refuse "malformed meta.json" "run B: " fixture badmeta
 
 echo "== static check: every <img> of every page is a file here and a valid PNG"
-pages=("$tmp/run/index.html" "$fx/index.html" "$cmp/index.html")
+pages=("$tmp/run/index.html" "$fx/index.html" "$cmp/index.html" "$big/index.html")
 for page in "${pages[@]}"; do
 	dir=$(dirname "$page")
 	imgs=$(grep -o '<img src="[^"]*"' "$page" | sed 's/<img src="\.\///; s/"$//')

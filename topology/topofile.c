@@ -191,12 +191,13 @@ int topology_load(struct topology *t, const char *path, char *err)
 		char *line;
 		lineno++;
 		if (strlen(buf) != (size_t)len) {
-			set_error(msg, "contains a NUL byte (not a text file?)");
+			set_error(msg, "not a cohmap topology file: it contains a NUL byte");
 			goto fail;
 		}
 		line = trim(buf);
 		if (lineno == 1 && strcmp(line, TOPO_HEADER) != 0) {
-			set_error(msg, "first line must be '%s'", TOPO_HEADER);
+			set_error(msg, "not a cohmap topology file: the first line must be '%s' "
+				  "(cohmap topo --save FILE writes one)", TOPO_HEADER);
 			goto fail;
 		}
 		if (*line == '\0' || *line == '#')

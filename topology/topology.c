@@ -325,3 +325,41 @@ out:
 	free(by);
 	return rc;
 }
+
+/* Distinct values among ids[0..n) (quadratic: a few hundred CPUs). */
+static int count_distinct(int *ids, int n)
+{
+	int count = 0;
+	for (int i = 0; i < n; i++) {
+		int j = 0;
+		while (j < i && ids[j] != ids[i])
+			j++;
+		count += j == i;
+	}
+	return count;
+}
+
+void topology_domains(const struct topology *t, const int *cpus, int n, struct topology_domains *d)
+{
+	int total = cpus ? n : t->ncpus;
+	int *ids = malloc((size_t)(total ? total : 1) * 5 * sizeof *ids);
+	*d = (struct topology_domains){ 0 };
+	if (ids == NULL)
+		return;
+	int m = 0;
+	for (int i = 0; i < total; i++) {
+		const struct cpu_place *p = cpus ? topology_find(t, cpus[i]) : &t->cpus[i];
+		if (p == NULL)
+			continue;
+		ids[m] = p->socket, ids[total + m] = p->die, ids[2 * total + m] = p->numa_node;
+		ids[3 * total + m] = p->l3_group, ids[4 * total + m] = p->core;
+		m++;
+	}
+	d->cpus = m;
+	d->sockets = count_distinct(ids, m);
+	d->dies = count_distinct(ids + total, m);
+	d->numa_nodes = count_distinct(ids + 2 * total, m);
+	d->l3_groups = count_distinct(ids + 3 * total, m);
+	d->cores = count_distinct(ids + 4 * total, m);
+	free(ids);
+}

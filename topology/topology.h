@@ -112,6 +112,13 @@ int topology_keep_here(const struct topology *t, int *cpus, int n, char *err);
 int topology_borders(const struct topology *t, const int *ordered, int n,
 		     bool by_socket, int *borders, int max);
 
+/* How many different sockets, dies, NUMA nodes, L3 groups and cores the
+ * given CPUs sit on (cpus == NULL: all of t's). */
+struct topology_domains {
+	int cpus, sockets, dies, numa_nodes, l3_groups, cores;
+};
+void topology_domains(const struct topology *t, const int *cpus, int n, struct topology_domains *d);
+
 /* Count ordered pairs (a != b) of the given CPUs in each class. */
 void topology_count_pairs(const struct topology *t, const int *cpus, int n,
 			  long counts[PAIR_CLASS_COUNT]);

@@ -249,10 +249,7 @@ static bool partner_of(const char *cpus, int cpu, int *partner)
 static void put_axes(FILE *f, const struct topology *t, const int *cpus, int n)
 {
 	int *sockets = malloc((size_t)n * sizeof *sockets), *l3 = malloc((size_t)n * sizeof *l3);
-	plot_put_tics(f, "xtics", cpus, n);
-	plot_put_tics(f, "ytics", cpus, n);
-	if (n > 16)
-		fputs("set xtics rotate by 90 right\n", f);
+	plot_put_cpu_tics(f, t, cpus, n);
 	if (sockets == NULL || l3 == NULL)
 		goto out;
 	int ns = topology_borders(t, cpus, n, true, sockets, n);

@@ -12,6 +12,7 @@
 #include "harness/selection.h"
 #include "experiments/experiment.h"
 #include "experiments/latency/latency.h"
+#include "experiments/latency/latency_model.h"
 #include "experiments/latency/latency_plot.h"
 #include "kernels/registry.h"
 
@@ -29,7 +30,7 @@ static const char *kernel_name(int i)
 }
 
 /* -k LIST, or every kernel of the latency family. */
-static int choose_kernels(const char *cmd, const char *list, const struct kernel **chosen, int max)
+int latency_choose_kernels(const char *cmd, const char *list, const struct kernel **chosen, int max)
 {
 	int n = 0;
 	if (list == NULL) {
@@ -107,7 +108,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	if (option_check_stat(cmd, o->stat) != 0)
 		goto fail;
 	plan->stat = o->stat;
-	if ((plan->nkernels = choose_kernels(cmd, o->kernels, kernels, kernel_count)) < 0)
+	if ((plan->nkernels = latency_choose_kernels(cmd, o->kernels, kernels, kernel_count)) < 0)
 		goto fail;
 	if ((plan->ncpus = choose_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0)
 		goto fail;
@@ -136,31 +137,16 @@ fail:
 	return EXIT_USAGE;
 }
 
-/* Below this per-pair limit the stopping rule has too few samples to work with. */
-#define MIN_PAIR_LIMIT_S 0.005
-/* What a pair costs beyond its sampling: starting and pinning the agents,
- * warm-up, writing the row (seen here: 8 pairs at the 5 ms limit, plots
- * included, took 0.5-0.7 s). */
-#define PAIR_OVERHEAD_S 0.02
-
 static int measure(struct run *r, void *arg, double budget_s)
 {
 	struct latency_plan *plan = arg;
 	if (budget_s > 0 && plan->measure.fixed_samples == 0) {
-		/* Shrink the per-pair limit so the matrix, reference pairs included,
-		 * fits in the budget; never below a few ms, where the stopping
-		 * rule would have no samples to work with. */
-		double pairs = (double)plan->nkernels * plan->ncpus * (plan->ncpus - 1);
-		double share = budget_s * BUDGET_PLANNED_SHARE / (pairs * 1.1);
-		if (share < plan->measure.time_limit_s)
-			plan->measure.time_limit_s = share < MIN_PAIR_LIMIT_S ? MIN_PAIR_LIMIT_S : share;
-		/* Still too many pairs (a large machine): measure a sample that
-		 * covers every pair class rather than overrun the budget. */
-		double affordable = budget_s * BUDGET_PLANNED_SHARE / (1.1 * (MIN_PAIR_LIMIT_S + PAIR_OVERHEAD_S));
-		if (share < MIN_PAIR_LIMIT_S && !plan->resume) {
-			long per_kernel = (long)(affordable / plan->nkernels);
-			plan->max_pairs = per_kernel < PAIR_CLASS_COUNT ? PAIR_CLASS_COUNT : per_kernel;
-		}
+		struct latency_budget b;
+		latency_budget_plan(budget_s, plan->nkernels, plan->ncpus, plan->measure.time_limit_s,
+				    plan->resume, &b);
+		plan->measure.time_limit_s = b.time_limit_s;
+		if (b.max_pairs > 0)
+			plan->max_pairs = b.max_pairs;
 	}
 	if (!r->quiet)
 		printf("\nlatency: %d kernels x %d CPUs (%d ordered pairs each)\n", plan->nkernels,

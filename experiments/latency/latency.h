@@ -31,6 +31,10 @@ struct latency_plan {
 int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct latency_plan *p,
 			   char *err);
 
+/* -k LIST (NULL: every kernel of the latency family) into chosen, at most
+ * max. Returns how many, or -1 after one line on stderr. */
+int latency_choose_kernels(const char *cmd, const char *list, const struct kernel **chosen, int max);
+
 /* Runs the experiment into r's directory. Returns an exit code. */
 int latency_experiment(struct run *r, const struct latency_plan *plan);
 

@@ -9,6 +9,7 @@
 #include "experiments/latency/latency.h"
 #include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"
+#include "experiments/latency/latency_model.h"
 #include "base/shuffle.h"
 
 #include <errno.h>
@@ -25,11 +26,7 @@
 #include "kernels/registry.h"
 #include "plots/plot.h"
 
-/* The reference pair is measured again after this long (or this many pairs),
- * so a run that outlasts a change of the host's placement of the vCPUs, or of
- * the clock frequency, says so instead of mixing two machines in one matrix. */
-#define REFERENCE_INTERVAL_S 1.0
-#define REFERENCE_INTERVAL_PAIRS 32
+/* REFERENCE_INTERVAL_S and _PAIRS: experiments/latency/latency_model.h */
 #define DRIFT_LIMIT 0.10
 
 /* latency.csv: these, then one column per counted event (counts per handoff),

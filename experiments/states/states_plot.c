@@ -385,10 +385,7 @@ static int heatmap(const char *dir, const struct topology *t, const char *stat, 
 		   "set ylabel \"owner CPU A\"\n"
 		   "set cblabel \"ns per access, %s of samples\"\n",
 		strcmp(stat, "min") == 0 ? "minimum" : "median");
-	plot_put_tics(f, "xtics", cpus, m);
-	plot_put_tics(f, "ytics", cpus, m);
-	if (m > 16)
-		fputs("set xtics rotate by 90 right\n", f);
+	plot_put_cpu_tics(f, t, cpus, m);
 	if (put_borders(f, t, cpus, m) < 0) {
 		fclose(f);
 		unlink(tmp);

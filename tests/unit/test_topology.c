@@ -388,7 +388,7 @@ static void test_malformed(void **state)
 	/* A NUL byte, which strlen-based writers cannot put in the table. */
 	write_file(path, HEAD "family 6\0\n", sizeof(HEAD "family 6\0\n") - 1);
 	assert_int_equal(topology_load(&(struct topology){ 0 }, path, err), -1);
-	assert_non_null(strstr(err, "bad.topo:2: contains a NUL byte"));
+	assert_non_null(strstr(err, "bad.topo:2: not a cohmap topology file: it contains a NUL byte"));
 	unlink(path);
 	assert_int_equal(topology_load(&(struct topology){ 0 }, path, err), -1);
 	assert_non_null(strstr(err, "cannot open"));
@@ -683,6 +683,63 @@ static int make_tmpdir(void **state)
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
+/* The large machines (written from their published layouts): each one's
+ * counts of sockets, dies, NUMA nodes, L3 groups, cores and threads, and the
+ * pair classes of one pair of each kind. */
+static void test_large_machines(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file;
+		struct topology_domains want;
+		long smt_pairs, cross_socket_pairs;
+	} machines[] = {
+		{ "amd-2s-9654-smt.topo", { 384, 2, 2, 2, 24, 192 }, 384, 2L * 192 * 192 },
+		{ "amd-2s-9554-smt.topo", { 256, 2, 2, 2, 16, 128 }, 256, 2L * 128 * 128 },
+		{ "intel-2s-8480p.topo", { 224, 2, 2, 2, 2, 112 }, 224, 2L * 112 * 112 },
+		{ "nvidia-grace-144.topo", { 144, 1, 2, 2, 2, 144 }, 0, 0 },
+		{ "intel-4s-8380h.topo", { 224, 4, 4, 4, 4, 112 }, 224, 224L * 168 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(machines); i++) {
+		struct topology t = { 0 };
+		struct topology_domains d;
+		long counts[PAIR_CLASS_COUNT] = { 0 }, total = 0;
+		load_fixture(machines[i].file, &t);
+		topology_domains(&t, NULL, 0, &d);
+		if (memcmp(&d, &machines[i].want, sizeof d) != 0)
+			fail_msg("%s: %d cpus %d sockets %d dies %d nodes %d L3 %d cores", machines[i].file,
+				 d.cpus, d.sockets, d.dies, d.numa_nodes, d.l3_groups, d.cores);
+		int *cpus = malloc((size_t)t.ncpus * sizeof *cpus);
+		assert_non_null(cpus);
+		all_cpus(&t, cpus);
+		topology_count_pairs(&t, cpus, t.ncpus, counts);
+		for (int c = 0; c < PAIR_CLASS_COUNT; c++)
+			total += counts[c];
+		assert_int_equal(total, (long)t.ncpus * (t.ncpus - 1));
+		assert_int_equal(counts[PAIR_SMT], machines[i].smt_pairs);
+		assert_int_equal(counts[PAIR_CROSS_SOCKET], machines[i].cross_socket_pairs);
+		free(cpus);
+		topology_free(&t);
+	}
+	struct topology t = { 0 };
+	load_fixture("amd-2s-9654-smt.topo", &t);
+	assert_class(&t, 0, 192, PAIR_SMT);      /* siblings i and i+192 */
+	assert_class(&t, 0, 7, PAIR_L3);         /* one CCD */
+	assert_class(&t, 0, 8, PAIR_DIE);        /* the next CCD, same socket */
+	assert_class(&t, 95, 96, PAIR_CROSS_SOCKET);
+	topology_free(&t);
+	load_fixture("nvidia-grace-144.topo", &t);
+	assert_int_equal(t.family, 8);           /* aarch64: the format holds it */
+	assert_int_equal(t.model, 3407);
+	assert_class(&t, 0, 71, PAIR_L3);
+	assert_class(&t, 71, 72, PAIR_NUMA);     /* the other Grace die */
+	topology_free(&t);
+	load_fixture("intel-4s-8380h.topo", &t);
+	assert_class(&t, 27, 28, PAIR_CROSS_SOCKET);
+	assert_class(&t, 0, 112, PAIR_SMT);
+	topology_free(&t);
+}
+
 static int remove_tmpdir(void **state)
 {
 	(void)state;
@@ -700,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_laptop),
 		cmocka_unit_test(test_hybrid),
 		cmocka_unit_test(test_core2),
+		cmocka_unit_test(test_large_machines),
 		cmocka_unit_test(test_usable),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_round_trip),
