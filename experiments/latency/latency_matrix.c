@@ -7,6 +7,7 @@
  * One file: the job list, the drift check, the rows and the summary all
  * walk the same jobs array in the same order. */
 #include "experiments/latency/latency.h"
+#include "experiments/latency/latency_matrix.h"
 #include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"
 #include "base/shuffle.h"
@@ -56,20 +57,6 @@ static void latency_columns(const struct latency_plan *p, struct columns *c)
 	c->names[c->n++] = "disturbed_samples";
 	c->names[c->n++] = "reason";
 }
-
-struct job {
-	const struct kernel *kernel;
-	int cpu_a, cpu_b;
-};
-
-/* What the summary, headline and model check need of a measured pair; the
- * rest goes to latency.csv at once. Kept small: a 256-CPU matrix has a
- * quarter of a million of them. */
-struct outcome {
-	enum pair_status status;
-	double median_ns;
-	double fills_per_handoff; /* sum of the fill events; NAN when any is NA */
-};
 
 /* Sum of the events that count line fills from another core; NAN when one
  * of them is NA, or none was asked for. */
@@ -234,6 +221,26 @@ static void describe(struct run *r, const struct latency_plan *p, const struct j
 		snprintf(names[k], sizeof names[k], "latency-%s.png", p->kernels[k]->name);
 		plots[k] = names[k];
 	}
+	/* --parallel: what measuring side by side did, per class. */
+	json_t *classes = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
+							  "latency"), "interference");
+	const char *name;
+	json_t *c;
+	size_t used = strlen(headline);
+	bool first = true;
+	json_object_foreach(classes, name, c) {
+		json_t *ratio = json_object_get(c, "ratio_median");
+		if (!json_is_number(ratio) || used >= sizeof headline)
+			continue;
+		char pre[80];
+		snprintf(pre, sizeof pre, "; %d pairs at once, parallel/serial median ratio: ", p->parallel);
+		used += (size_t)snprintf(headline + used, sizeof headline - used,
+			"%s%s %.3f (95%% CI %.3f-%.3f)%s", first ? pre : ", ", name,
+			json_number_value(ratio), json_number_value(json_object_get(c, "ci95_low")),
+			json_number_value(json_object_get(c, "ci95_high")),
+			json_is_true(json_object_get(c, "remeasured_serially")) ? ", measured again alone" : "");
+		first = false;
+	}
 	const char *csv[] = { "latency.csv", NULL };
 	experiment_describe(r, "latency", csv, plots, headline);
 }
@@ -335,7 +342,7 @@ static json_t *plan_description(const struct latency_plan *p)
 		json_array_append_new(cpus, json_integer(p->cpus[i]));
 	const char *home = p->home == HOME_FIRST ? "first" : p->home == HOME_SECOND ? "second" : "node";
 	const struct measure_options *m = &p->measure;
-	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:s}",
+	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:I, s:s}",
 			 "kernels", kernels, "cpus_topology_order", cpus, "home", home,
 			 "home_node", p->home == HOME_NODE ? p->home_node : -1,
 			 "seed", (json_int_t)p->seed, "agents", agent_kind_name(m->agents),
@@ -344,6 +351,7 @@ static json_t *plan_description(const struct latency_plan *p)
 			 "precision", m->precision, "time_limit_s", m->time_limit_s,
 			 "sample_target_ns", m->sample_target_ns, "watchdog_s", m->watchdog_s,
 			 "statistic_plotted", p->stat, "max_pairs", (json_int_t)p->max_pairs,
+			 "parallel", (json_int_t)p->parallel,
 			 "values", "one-way latency = round trip / 2, in ns");
 }
 
@@ -393,6 +401,8 @@ int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct 
 	m->fixed_samples = (long)json_integer_value(json_object_get(e, "fixed_samples"));
 	/* the same seed and limit choose the same sample of pairs again */
 	p->max_pairs = (long)json_integer_value(json_object_get(e, "max_pairs"));
+	/* absent before --parallel existed: one pair at a time */
+	p->parallel = (int)json_integer_value(json_object_get(e, "parallel"));
 	m->precision = json_number_value(json_object_get(e, "precision"));
 	m->time_limit_s = json_number_value(json_object_get(e, "time_limit_s"));
 	m->sample_target_ns = json_number_value(json_object_get(e, "sample_target_ns"));
@@ -486,6 +496,45 @@ fail:
 	return -1;
 }
 
+void matrix_measure(struct matrix *m, const struct job *job, struct pair_measurement *out,
+		    char reasons[MAX_EVENTS][160])
+{
+	measure_pair(job->kernel, job->cpu_a, job->cpu_b,
+		     home_of(m->p, &m->r->topology, job->cpu_a, job->cpu_b), &m->p->measure,
+		     &m->r->clock, out, reasons);
+}
+
+int matrix_record(struct matrix *m, long j, const struct pair_measurement *pm)
+{
+	char err[ERRLEN];
+	const struct job *job = &m->jobs[j];
+	report_unavailable_events(m->r, m->p, m->event_reasons, m->warned);
+	bool was_done = m->results[j].status == PAIR_OK || m->results[j].status == PAIR_FAILED;
+	if (m->results[j].status == PAIR_FAILED) /* measured again: counted once */
+		m->failed--;
+	m->results[j] = (struct outcome){ .status = pm->status, .median_ns = pm->one_way_ns.median,
+					  .fills_per_handoff = fills_of(m->p, pm->per_handoff) };
+	if (pm->status == PAIR_FAILED) {
+		m->failed++;
+		run_warn(m->r, "%s %d->%d failed: %s", job->kernel->name, job->cpu_a, job->cpu_b,
+			 pm->reason);
+	}
+	if (write_row(m->csv, m->r, m->p, job, pm, err) != 0) {
+		fprintf(stderr, "cohmap: %s\n", err);
+		return -1;
+	}
+	if (!was_done)
+		progress_update(m->bar, ++m->done);
+	return 0;
+}
+
+void matrix_between(struct matrix *m)
+{
+	if (++m->ref->pairs_since >= REFERENCE_INTERVAL_PAIRS ||
+	    (double)(monotonic_ns() - m->ref->last_ns) > REFERENCE_INTERVAL_S * 1e9)
+		measure_reference(m->r, m->p, m->ref);
+}
+
 int latency_experiment(struct run *r, const struct latency_plan *p)
 {
 	char err[ERRLEN], path[PATH_MAX];
@@ -573,34 +622,29 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 
 	struct progress bar;
 	progress_start(&bar, r->progress, "latency", njobs);
+	struct matrix m = { .r = r, .p = p, .jobs = jobs, .results = results, .njobs = njobs,
+			    .experiment = experiment, .done = done, .path = path,
+			    .columns = columns.names, .ncolumns = columns.n, .csv = &csv, .bar = &bar,
+			    .ref = &ref, .event_reasons = event_reasons, .warned = warned };
 	measure_reference(r, p, &ref);
-	for (long j = 0; j < njobs && !cohmap_interrupted; j++) {
-		const struct job *job = &jobs[j];
-		if (results[j].status == PAIR_OK) /* kept from the run being resumed */
-			continue;
-		struct pair_measurement m;
-		measure_pair(job->kernel, job->cpu_a, job->cpu_b,
-			     home_of(p, &r->topology, job->cpu_a, job->cpu_b), &p->measure, &r->clock,
-			     &m, event_reasons);
-		report_unavailable_events(r, p, event_reasons, warned);
-		if (m.status == PAIR_INTERRUPTED)
-			break;
-		results[j] = (struct outcome){ .status = m.status, .median_ns = m.one_way_ns.median,
-					       .fills_per_handoff = fills_of(p, m.per_handoff) };
-		if (m.status == PAIR_FAILED) {
-			failed++;
-			run_warn(r, "%s %d->%d failed: %s", job->kernel->name, job->cpu_a, job->cpu_b,
-				 m.reason);
-		}
-		if (write_row(&csv, r, p, job, &m, err) != 0) {
-			fprintf(stderr, "cohmap: %s\n", err);
+	if (p->parallel > 0) {
+		if (latency_parallel(&m) != 0)
 			goto out;
+	} else {
+		for (long j = 0; j < njobs && !cohmap_interrupted; j++) {
+			if (results[j].status == PAIR_OK) /* kept from the run being resumed */
+				continue;
+			struct pair_measurement pm;
+			matrix_measure(&m, &jobs[j], &pm, event_reasons);
+			if (pm.status == PAIR_INTERRUPTED)
+				break;
+			if (matrix_record(&m, j, &pm) != 0)
+				goto out;
+			matrix_between(&m);
 		}
-		progress_update(&bar, ++done);
-		if (++ref.pairs_since >= REFERENCE_INTERVAL_PAIRS ||
-		    (double)(monotonic_ns() - ref.last_ns) > REFERENCE_INTERVAL_S * 1e9)
-			measure_reference(r, p, &ref);
 	}
+	done = m.done;
+	failed = m.failed;
 	if (!cohmap_interrupted)
 		measure_reference(r, p, &ref);
 	progress_end(&bar);
