@@ -23,7 +23,28 @@ struct outcome {
 	double fills_per_handoff; /* sum of the fill events; NAN when any is NA */
 };
 
-struct reference;
+/* latency.csv's columns for a plan: the base ones, one per counted event,
+ * disturbed_samples and reason. */
+enum { LATENCY_MAX_COLUMNS = 17 + MAX_EVENTS + 2 }; /* checked in latency_rows.c */
+struct columns {
+	int n;
+	const char *names[LATENCY_MAX_COLUMNS];
+};
+void latency_columns(const struct latency_plan *p, struct columns *c);
+
+/* Sum of the events that count line fills from another core; NAN when one
+ * of them is NA, or none was asked for. */
+double fills_of(const struct latency_plan *p, const double *per_handoff);
+
+/* The reference pair's record: measured again every so often to catch drift. */
+struct reference {
+	json_t *log;          /* [{elapsed_s, median_ns}] */
+	double first_ns;
+	double worst_change;  /* largest relative move seen */
+	uint64_t run_started, last_ns;
+	long pairs_since;
+};
+void measure_reference(struct run *r, const struct latency_plan *p, struct reference *ref);
 
 struct matrix {
 	struct run *r;
