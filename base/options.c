@@ -50,7 +50,8 @@ static const struct option_def option_table[] = {
 	  "finish an interrupted run in DIR: measure only the missing pairs, with its original options", AT(resume) },
 	{ "budget", 0, OPT_DOUBLE, "S", "120", 1, 86400, "time budget of the whole suite in seconds", AT(budget_s) },
 	{ "parallel", 0, OPT_STRING, "N|auto", NULL, 0, 0,
-	  "measure up to N disjoint pairs at once (auto: one per L3 group, die or socket)", AT(parallel) },
+	  "measure up to N pairs at once, on cores no other pair uses (auto: one per L3 group, die or "
+	  "socket); a random 5% measured again alone checks what that changed; plan: model it", AT(parallel) },
 	{ "cost", 0, OPT_STRING, "FILE", NULL, 0, 0,
 	  "take the per-pair cost from FILE (written by --save-cost) instead of probing this machine", AT(cost) },
 	{ "save-cost", 0, OPT_STRING, "FILE", NULL, 0, 0,

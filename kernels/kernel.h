@@ -6,10 +6,12 @@
 #ifndef COHMAP_KERNEL_H
 #define COHMAP_KERNEL_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "base/timing.h"
 
@@ -77,11 +79,47 @@ static inline bool watchdog_expired(const struct kernel_ctx *ctx)
 	       clock_ticks(ctx->clock) > ctx->deadline;
 }
 
+/* Backing off from a partner that does not answer. A prompt handoff takes a
+ * few hundred spins at most, so the timed batches never get here; a partner
+ * that is not running does: its thread descheduled, or its vCPU not
+ * scheduled by the host (an oversubscribed VM; QEMU TCG runs every vCPU as a
+ * host thread). Spinning on then takes from the partner the very CPU it
+ * needs, and a guest's own kernel threads starve (RCU stalls). So after
+ * SPINS_BEFORE_PAUSE spins every spin pauses (which also lets a hypervisor's
+ * pause-loop exiting run someone else), after SPINS_BEFORE_YIELD every spin
+ * yields the CPU, after SPINS_BEFORE_SLEEP every spin sleeps: the waiter's
+ * CPU goes idle (a vCPU halts) until the next look. Yields and sleeps each
+ * count as a whole watchdog interval, so the watchdog is asked after every
+ * one of them. 2^17 spins are 0.1-0.3 ms here: far beyond a handoff, and
+ * beyond the longest wait of a stream ring at its default chunk (a quarter of
+ * L1d), so measured waits are not slowed by the back-off. */
+#define SPINS_BEFORE_PAUSE (1u << 17)
+#define SPINS_BEFORE_YIELD (1u << 18)
+#define SPINS_BEFORE_SLEEP (1u << 20)
+#define BACKOFF_SLEEP_NS 50000L
+
+static inline void spin_back_off(unsigned *spins)
+{
+	if (*spins >= SPINS_BEFORE_SLEEP) {
+		struct timespec nap = { 0, BACKOFF_SLEEP_NS };
+		nanosleep(&nap, NULL);
+	} else {
+		sched_yield();
+	}
+	/* The next increment lands on a watchdog check; stays far from wrapping. */
+	*spins = (*spins < (1u << 30) ? *spins : (1u << 30)) + SPINS_PER_WATCHDOG_CHECK - 1;
+}
+
 /* One spin iteration's bookkeeping; returns true when the wait must end. */
 static inline bool spin_gives_up(const struct kernel_ctx *ctx, unsigned *spins)
 {
-	if (ctx->pause)
+	if (__builtin_expect(*spins >= SPINS_BEFORE_PAUSE, 0)) {
 		cpu_relax();
+		if (*spins >= SPINS_BEFORE_YIELD)
+			spin_back_off(spins);
+	} else if (ctx->pause) {
+		cpu_relax();
+	}
 	return ++*spins % SPINS_PER_WATCHDOG_CHECK == 0 && watchdog_expired(ctx);
 }
 

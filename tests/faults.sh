@@ -200,6 +200,31 @@ check "starved: every failed row says why" test -z "$(pair_rows "$csv" | awk '$3
 check "starved: the failure is a warning in meta.json" \
 	jq -e '.warnings | map(select(test("failed: (watchdog|the agent)"))) | length > 0' "$dir/meta.json" >/dev/null
 
+# The same starvation under --parallel: the pair that fails loses only its
+# own measurement; every pair keeps its row (a class measured again alone
+# afterwards replaces its rows, never adds or drops one).
+echo "== --parallel: a starved agent fails its pair, not the others"
+dir=$tmp/starved-parallel
+timeout 120 "${idle[@]}" "$cohmap" latency -c "$pair" -k load_store -n 200 --sample-us 1000 --watchdog 0.1 \
+	--parallel 1 -q -o "$dir" 2>"$tmp/err" &
+pid=$!
+helpers+=("$pid")
+wait_rows "$dir/latency.csv" 0 "$pid"
+timeout 60 nice -n "$hog_nice" taskset -c "$cpu_b" sh -c 'while :; do :; done' &
+hog=$!
+helpers+=("$hog")
+wait_rows "$dir/latency.csv" 2 "$pid"
+kill "$hog" 2>/dev/null
+wait "$hog" 2>/dev/null
+wait "$pid"
+code=$?
+csv=$dir/latency.csv
+check "parallel starved: the run completes (exit $code: 0, or 1 when every pair failed)" grep -qx '[01]' <<<"$code"
+check "parallel starved: both pairs have exactly one row" test "$(rows "$csv")" = 2 -a \
+	"$(pair_rows "$csv" | awk '{print $1, $2}' | sort -u | wc -l)" = 2
+pair_rows "$csv" | sed 's/^/      /'
+check "parallel starved: every failed row says why" test -z "$(pair_rows "$csv" | awk '$3 == "failed" && NF < 4')"
+
 # ---- gnuplot missing --------------------------------------------------------
 # A PATH with every program of this machine but gnuplot (liblikwid still needs
 # sh, bash, which and tr from it).

@@ -14,11 +14,41 @@
 #include "experiments/latency/latency.h"
 #include "experiments/latency/latency_model.h"
 #include "experiments/latency/latency_plot.h"
+#include "experiments/latency/pair_schedule.h"
 #include "kernels/registry.h"
 
 static const char *const latency_shared_options[] = {
-	"cpus", "kernel", "home", "pause", "samples", "precision", "time-limit", "sample-us", "watchdog", "stat", "seed", "events", "agents", "output", "topology", "resume", "quiet", "help", NULL,
+	"cpus", "kernel", "parallel", "home", "pause", "samples", "precision", "time-limit", "sample-us", "watchdog", "stat", "seed", "events", "agents", "output", "topology", "resume", "quiet", "help", NULL,
 };
+
+/* --parallel N|auto against the selected CPUs; 0 when not given, -1 on bad
+ * input (said on stderr). */
+static int choose_parallel(const char *cmd, const char *given, const struct topology *t,
+			   const int *cpus, int ncpus)
+{
+	if (given == NULL)
+		return 0;
+	int max = schedule_max_parallel(t, cpus, ncpus);
+	if (ncpus < 2) {
+		fprintf(stderr, "cohmap %s: --parallel needs at least 2 CPUs, -c selects %d\n", cmd, ncpus);
+		return -1;
+	}
+	if (strcmp(given, "auto") == 0)
+		return schedule_auto_parallel(t, cpus, ncpus);
+	char *end;
+	long n = strtol(given, &end, 10);
+	if (end == given || *end != '\0' || n < 1) {
+		fprintf(stderr, "cohmap %s: --parallel must be a number of pairs (1 or more) or auto (got '%s')\n",
+			cmd, given);
+		return -1;
+	}
+	if (n > max) {
+		fprintf(stderr, "cohmap %s: --parallel %ld is more than the %d selected CPUs allow: at most "
+			"%d pair%s at once on distinct cores\n", cmd, n, ncpus, max, max == 1 ? "" : "s");
+		return -1;
+	}
+	return (int)n;
+}
 
 static const char *const latency_csv[] = { "latency.csv", NULL };
 static const char *const latency_figures[] = { "latency-%s.png", NULL };
@@ -60,8 +90,9 @@ static void release(void *arg)
 static int prepare(const char *cmd, const struct options *o, const void *settings,
 		   const struct topology *t, void **out, char *skip_reason)
 {
-	(void)settings;
 	(void)skip_reason;
+	(void)settings;
+	const char *parallel = o->parallel;
 	char err[ERRLEN];
 	struct latency_plan *plan = calloc(1, sizeof *plan);
 	const struct kernel **kernels = calloc((size_t)kernel_count, sizeof *kernels);
@@ -110,7 +141,8 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	plan->stat = o->stat;
 	if ((plan->nkernels = latency_choose_kernels(cmd, o->kernels, kernels, kernel_count)) < 0)
 		goto fail;
-	if ((plan->ncpus = choose_cpus(cmd, o, t, cpus, t->ncpus, 2)) < 0)
+	if ((plan->ncpus = choose_cpus(cmd, o, t, cpus, t->ncpus, parallel ? 1 : 2)) < 0 ||
+	    (plan->parallel = choose_parallel(cmd, parallel, t, cpus, plan->ncpus)) < 0)
 		goto fail;
 	if (parse_home(o->home, t, &plan->home, &plan->home_node, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
@@ -168,7 +200,8 @@ const struct experiment experiment_latency = {
 		    "  cohmap latency -c 0,1 --events auto      # coherence counters against the model\n"
 		    "  cohmap latency -c 0,1 --agents sysv      # agents as processes sharing SysV shm\n"
 		    "  cohmap latency -c N:0-15 --precision 1 --time-limit 0.5 -o results/quiet-box\n"
-		    "  cohmap latency --resume results/quiet-box   # after Ctrl-C: measure what is missing\n",
+		    "  cohmap latency --resume results/quiet-box   # after Ctrl-C: measure what is missing\n"
+		    "  cohmap latency --parallel auto          # disjoint pairs at once (big machines)\n",
 	.shared_options = latency_shared_options,
 	.title = "Core-to-core latency",
 	.shows = "Two agents pinned to two CPUs hand one cache line back and forth. Each cell is the "

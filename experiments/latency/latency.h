@@ -19,6 +19,7 @@ struct latency_plan {
 	unsigned long seed;
 	const char *stat;         /* what the heatmap shows */
 	bool resume;              /* keep the ok rows of an existing latency.csv */
+	int parallel;             /* pairs measured at once (--parallel); 0: one after another */
 	long max_pairs;           /* per kernel; 0: every ordered pair (see experiments/latency/pair_plan.h) */
 	const char *events_option;  /* --events as given (NULL: only disturbance events) */
 	bool owns_events_option;    /* copied from a resumed run's meta.json */

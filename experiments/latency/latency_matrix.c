@@ -2,11 +2,10 @@
  * selected CPUs, in shuffled order, with a reference pair measured again to
  * catch drift; --resume keeps the finished rows; latency.csv, meta.json, the
  * summary tables and the heatmaps. One pair is measured by
- * harness/latency_pair.c.
- *
- * One file: the job list, the drift check, the rows and the summary all
- * walk the same jobs array in the same order. */
+ * harness/latency_pair.c; each pair's row and the reference pair are in
+ * latency_rows.c, shared with the engine of --parallel (latency_parallel.c). */
 #include "experiments/latency/latency.h"
+#include "experiments/latency/latency_matrix.h"
 #include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"
 #include "experiments/latency/latency_model.h"
@@ -26,162 +25,11 @@
 #include "kernels/registry.h"
 #include "plots/plot.h"
 
-/* REFERENCE_INTERVAL_S and _PAIRS: experiments/latency/latency_model.h */
-#define DRIFT_LIMIT 0.10
-
-/* latency.csv: these, then one column per counted event (counts per handoff),
- * then disturbed_samples and reason. */
-static const char *const base_columns[] = {
-	"kernel", "agents", "cpu_a", "cpu_b", "pair_class", "home_node", "status", "samples",
-	"round_trips_per_sample", "min_ns", "p10_ns", "median_ns", "p90_ns", "mean_ns",
-	"stddev_ns", "ci95_low_ns", "ci95_high_ns",
-};
-enum { BASE_COLUMNS = ARRAY_SIZE(base_columns), MAX_COLUMNS = BASE_COLUMNS + MAX_EVENTS + 2 };
-
-struct columns {
-	int n;
-	const char *names[MAX_COLUMNS];
-};
-
-static void latency_columns(const struct latency_plan *p, struct columns *c)
-{
-	c->n = 0;
-	for (int i = 0; i < BASE_COLUMNS; i++)
-		c->names[c->n++] = base_columns[i];
-	for (int e = 0; e < p->events.n; e++)
-		c->names[c->n++] = p->events.columns[e];
-	c->names[c->n++] = "disturbed_samples";
-	c->names[c->n++] = "reason";
-}
-
-struct job {
-	const struct kernel *kernel;
-	int cpu_a, cpu_b;
-};
-
-/* What the summary, headline and model check need of a measured pair; the
- * rest goes to latency.csv at once. Kept small: a 256-CPU matrix has a
- * quarter of a million of them. */
-struct outcome {
-	enum pair_status status;
-	double median_ns;
-	double fills_per_handoff; /* sum of the fill events; NAN when any is NA */
-};
-
-/* Sum of the events that count line fills from another core; NAN when one
- * of them is NA, or none was asked for. */
-static double fills_of(const struct latency_plan *p, const double *per_handoff)
-{
-	double sum = 0;
-	int n = 0;
-	for (int e = 0; e < p->events.n; e++)
-		if (p->events.meaning[e] == MEANS_FILL_FROM_OTHER_CORE) {
-			sum += per_handoff[e];
-			n++;
-		}
-	return n ? sum : NAN;
-}
-
-
-static int home_of(const struct latency_plan *p, const struct topology *t, int cpu_a, int cpu_b)
-{
-	if (numa_available() < 0)
-		return -1;
-	if (p->home == HOME_NODE)
-		return p->home_node;
-	const struct cpu_place *place = topology_find(t, p->home == HOME_FIRST ? cpu_a : cpu_b);
-	return place ? place->numa_node : -1;
-}
-
 /* Shuffled so that slow drift (thermal, the host moving vCPUs) spreads over
  * the matrix as noise instead of painting one region of it. */
 static void shuffle_jobs(struct job *jobs, long n, unsigned long seed)
 {
 	shuffle(jobs, (size_t)n, sizeof *jobs, seed);
-}
-
-static void format_number(char *buf, size_t size, double value)
-{
-	if (isnan(value))
-		snprintf(buf, size, "NA");
-	else
-		snprintf(buf, size, "%.2f", value);
-}
-
-static int write_row(struct csv_writer *w, const struct run *r, const struct latency_plan *p,
-		     const struct job *job, const struct pair_measurement *m, char *err)
-{
-	const struct measure_options *mo = &p->measure;
-	char cells[MAX_COLUMNS][ERRLEN];
-	const struct summary *s = &m->one_way_ns;
-	bool ok = m->status == PAIR_OK;
-	double values[] = { s->min, s->p10, s->median, s->p90, s->mean, s->stddev,
-			    s->ci95_low, s->ci95_high };
-	snprintf(cells[0], ERRLEN, "%s", job->kernel->name);
-	snprintf(cells[1], ERRLEN, "%s", agent_kind_name(mo->agents));
-	snprintf(cells[2], ERRLEN, "%d", job->cpu_a);
-	snprintf(cells[3], ERRLEN, "%d", job->cpu_b);
-	snprintf(cells[4], ERRLEN, "%s",
-		 pair_class_name(topology_pair_class(&r->topology, job->cpu_a, job->cpu_b)));
-	snprintf(cells[5], ERRLEN, "%d", m->home_node);
-	snprintf(cells[6], ERRLEN, "%s", ok ? "ok" : "failed");
-	snprintf(cells[7], ERRLEN, "%ld", ok ? s->n : 0);
-	snprintf(cells[8], ERRLEN, "%lu", m->round_trips_per_sample);
-	for (size_t i = 0; i < ARRAY_SIZE(values); i++)
-		format_number(cells[9 + i], ERRLEN, ok ? values[i] : NAN);
-	int c = BASE_COLUMNS;
-	for (int e = 0; e < p->events.n; e++, c++) {
-		if (ok && !isnan(m->per_handoff[e]))
-			snprintf(cells[c], ERRLEN, "%.4g", m->per_handoff[e]);
-		else
-			snprintf(cells[c], ERRLEN, "NA");
-	}
-	snprintf(cells[c++], ERRLEN, "%ld", ok ? m->disturbed_samples : 0);
-	snprintf(cells[c], ERRLEN, "%s", ok ? "" : m->reason);
-	for (char *ch = cells[c]; *ch; ch++) /* a reason is prose; keep it one cell */
-		if (*ch == ',' || *ch == '"' || *ch == '\n')
-			*ch = ';';
-	const char *row[MAX_COLUMNS];
-	for (int i = 0; i <= c; i++)
-		row[i] = cells[i];
-	return csv_writer_row(w, row, err);
-}
-
-struct reference {
-	json_t *log;          /* [{elapsed_s, median_ns}] */
-	double first_ns;
-	double worst_change;  /* largest relative move seen */
-	uint64_t run_started, last_ns;
-	long pairs_since;
-};
-
-static void measure_reference(struct run *r, const struct latency_plan *p, struct reference *ref)
-{
-	struct pair_measurement m;
-	int a = p->cpus[0], b = p->cpus[1];
-	measure_pair(p->kernels[0], a, b, home_of(p, &r->topology, a, b), &p->measure, &r->clock, &m,
-		     NULL);
-	uint64_t now = monotonic_ns();
-	ref->last_ns = now;
-	ref->pairs_since = 0;
-	if (m.status != PAIR_OK)
-		return;
-	double median = m.one_way_ns.median;
-	json_array_append_new(ref->log, json_pack("{s:f, s:f}", "elapsed_s",
-		(double)(now - ref->run_started) / 1e9, "median_ns", median));
-	if (ref->first_ns == 0) {
-		ref->first_ns = median;
-		return;
-	}
-	double change = median / ref->first_ns - 1;
-	if (fabs(change) > DRIFT_LIMIT && fabs(change) > fabs(ref->worst_change)) {
-		if (ref->worst_change == 0)
-			run_warn(r, "drift: reference pair %d->%d (%s) moved from %.1f to %.1f ns "
-				 "(%+.0f%%) during the run; compare only pairs measured close in time "
-				 "(the host may have moved the vCPUs, or the clock frequency changed)",
-				 a, b, p->kernels[0]->name, ref->first_ns, median, 100 * change);
-		ref->worst_change = change;
-	}
 }
 
 /* Median over pairs of the pair medians, for one kernel and class; NAN if none. */
@@ -231,19 +79,28 @@ static void describe(struct run *r, const struct latency_plan *p, const struct j
 		snprintf(names[k], sizeof names[k], "latency-%s.png", p->kernels[k]->name);
 		plots[k] = names[k];
 	}
+	/* --parallel: what measuring side by side did, per class. */
+	json_t *classes = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
+							  "latency"), "interference");
+	const char *name;
+	json_t *c;
+	size_t used = strlen(headline);
+	bool first = true;
+	json_object_foreach(classes, name, c) {
+		json_t *ratio = json_object_get(c, "ratio_median");
+		if (!json_is_number(ratio) || used >= sizeof headline)
+			continue;
+		char pre[80];
+		snprintf(pre, sizeof pre, "; %d pairs at once, parallel/serial median ratio: ", p->parallel);
+		used += (size_t)snprintf(headline + used, sizeof headline - used,
+			"%s%s %.3f (95%% CI %.3f-%.3f)%s", first ? pre : ", ", name,
+			json_number_value(ratio), json_number_value(json_object_get(c, "ci95_low")),
+			json_number_value(json_object_get(c, "ci95_high")),
+			json_is_true(json_object_get(c, "remeasured_serially")) ? ", measured again alone" : "");
+		first = false;
+	}
 	const char *csv[] = { "latency.csv", NULL };
 	experiment_describe(r, "latency", csv, plots, headline);
-}
-
-/* Each event that cannot be counted is said once, on stderr and in meta.json:
- * its column stays NA. */
-static void report_unavailable_events(struct run *r, const struct latency_plan *p,
-				      char reasons[MAX_EVENTS][160], bool warned[MAX_EVENTS])
-{
-	json_t *counters = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
-							   "latency"), "counters");
-	counters_warn_unavailable(r, &p->events, reasons, warned,
-				  json_object_get(counters, "unavailable"));
 }
 
 static json_t *counters_description(const struct event_request *req)
@@ -332,7 +189,7 @@ static json_t *plan_description(const struct latency_plan *p)
 		json_array_append_new(cpus, json_integer(p->cpus[i]));
 	const char *home = p->home == HOME_FIRST ? "first" : p->home == HOME_SECOND ? "second" : "node";
 	const struct measure_options *m = &p->measure;
-	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:s}",
+	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:I, s:s}",
 			 "kernels", kernels, "cpus_topology_order", cpus, "home", home,
 			 "home_node", p->home == HOME_NODE ? p->home_node : -1,
 			 "seed", (json_int_t)p->seed, "agents", agent_kind_name(m->agents),
@@ -341,6 +198,7 @@ static json_t *plan_description(const struct latency_plan *p)
 			 "precision", m->precision, "time_limit_s", m->time_limit_s,
 			 "sample_target_ns", m->sample_target_ns, "watchdog_s", m->watchdog_s,
 			 "statistic_plotted", p->stat, "max_pairs", (json_int_t)p->max_pairs,
+			 "parallel", (json_int_t)p->parallel,
 			 "values", "one-way latency = round trip / 2, in ns");
 }
 
@@ -390,6 +248,8 @@ int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct 
 	m->fixed_samples = (long)json_integer_value(json_object_get(e, "fixed_samples"));
 	/* the same seed and limit choose the same sample of pairs again */
 	p->max_pairs = (long)json_integer_value(json_object_get(e, "max_pairs"));
+	/* absent before --parallel existed: one pair at a time */
+	p->parallel = (int)json_integer_value(json_object_get(e, "parallel"));
 	m->precision = json_number_value(json_object_get(e, "precision"));
 	m->time_limit_s = json_number_value(json_object_get(e, "time_limit_s"));
 	m->sample_target_ns = json_number_value(json_object_get(e, "sample_target_ns"));
@@ -570,34 +430,29 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 
 	struct progress bar;
 	progress_start(&bar, r->progress, "latency", njobs);
+	struct matrix m = { .r = r, .p = p, .jobs = jobs, .results = results, .njobs = njobs,
+			    .experiment = experiment, .done = done, .path = path,
+			    .columns = columns.names, .ncolumns = columns.n, .csv = &csv, .bar = &bar,
+			    .ref = &ref, .event_reasons = event_reasons, .warned = warned };
 	measure_reference(r, p, &ref);
-	for (long j = 0; j < njobs && !cohmap_interrupted; j++) {
-		const struct job *job = &jobs[j];
-		if (results[j].status == PAIR_OK) /* kept from the run being resumed */
-			continue;
-		struct pair_measurement m;
-		measure_pair(job->kernel, job->cpu_a, job->cpu_b,
-			     home_of(p, &r->topology, job->cpu_a, job->cpu_b), &p->measure, &r->clock,
-			     &m, event_reasons);
-		report_unavailable_events(r, p, event_reasons, warned);
-		if (m.status == PAIR_INTERRUPTED)
-			break;
-		results[j] = (struct outcome){ .status = m.status, .median_ns = m.one_way_ns.median,
-					       .fills_per_handoff = fills_of(p, m.per_handoff) };
-		if (m.status == PAIR_FAILED) {
-			failed++;
-			run_warn(r, "%s %d->%d failed: %s", job->kernel->name, job->cpu_a, job->cpu_b,
-				 m.reason);
-		}
-		if (write_row(&csv, r, p, job, &m, err) != 0) {
-			fprintf(stderr, "cohmap: %s\n", err);
+	if (p->parallel > 0) {
+		if (latency_parallel(&m) != 0)
 			goto out;
+	} else {
+		for (long j = 0; j < njobs && !cohmap_interrupted; j++) {
+			if (results[j].status == PAIR_OK) /* kept from the run being resumed */
+				continue;
+			struct pair_measurement pm;
+			matrix_measure(&m, &jobs[j], &pm, event_reasons);
+			if (pm.status == PAIR_INTERRUPTED)
+				break;
+			if (matrix_record(&m, j, &pm) != 0)
+				goto out;
+			matrix_between(&m);
 		}
-		progress_update(&bar, ++done);
-		if (++ref.pairs_since >= REFERENCE_INTERVAL_PAIRS ||
-		    (double)(monotonic_ns() - ref.last_ns) > REFERENCE_INTERVAL_S * 1e9)
-			measure_reference(r, p, &ref);
 	}
+	done = m.done;
+	failed = m.failed;
 	if (!cohmap_interrupted)
 		measure_reference(r, p, &ref);
 	progress_end(&bar);

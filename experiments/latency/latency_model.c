@@ -1,6 +1,7 @@
 /* The latency matrix's time model: the measured cost of a pair, a full
  * matrix from it, and the budget plan (see latency_model.h). */
 #include "experiments/latency/latency_model.h"
+#include "experiments/latency/pair_schedule.h"
 
 #include <errno.h>
 #include <math.h>
@@ -237,22 +238,15 @@ int parallel_needed(const struct pair_cost *c, long pairs_per_kernel, int nkerne
 	return 0;
 }
 
+/* The planner models the scheduler that measures: the same rules. */
 int parallel_max(const struct topology *t, const int *cpus, int n)
 {
-	struct topology_domains d;
-	topology_domains(t, cpus, n, &d);
-	return d.cores / 2 > 1 ? d.cores / 2 : 1;
+	return schedule_max_parallel(t, cpus, n);
 }
 
 int parallel_auto(const struct topology *t, const int *cpus, int n)
 {
-	struct topology_domains d;
-	topology_domains(t, cpus, n, &d);
-	int most = d.l3_groups;
-	most = d.dies > most ? d.dies : most;
-	most = d.sockets > most ? d.sockets : most;
-	int max = parallel_max(t, cpus, n);
-	return most < max ? most : max;
+	return schedule_auto_parallel(t, cpus, n);
 }
 
 /* Below this per-pair limit the stopping rule has too few samples to work with. */

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# A large machine, run for real: a QEMU TCG guest with 32 vCPUs over 4 sockets
+# (4 cores of 2 threads each, one NUMA node per socket) on this 2-CPU host
+# runs `cohmap latency --parallel auto` on every CPU (tests/vm/init-large),
+# and the matrix must come back complete: every ordered pair ok, rounds of
+# disjoint pairs, the serial control subset, the heatmap drawn on the host.
+# Up to 8 agents spin on vCPUs that the host runs a fraction of the time, so
+# this is also the test that cohmap's waiters back off (kernels/kernel.h)
+# instead of starving the partner they wait for. Timings mean nothing here.
+#
+#   tests/vm/check-vm-large.sh ./cohmap       (make check-vm-large)
+#
+# Kernel, initramfs and boot as in tests/vm/check-vm.sh, whose functions this
+# reuses. COHMAP_VM_TIMEOUT (default 900 s) bounds the guest (it took 71 s on a
+# quiet host, 486 s while other builds ran).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+vm_init=$here/init-large
+# shellcheck source=tests/vm/check-vm.sh
+source "$here/check-vm.sh" "$1"
+work=$src/build/vm-large
+timeout_s=${COHMAP_VM_TIMEOUT:-900}
+sockets=4 cores=4 threads=2
+ncpus=$((sockets * cores * threads))
+
+mkdir -p "$work"
+kernel=$(fetch_kernel) || exit 1
+echo "== kernel $kernel"
+build_initramfs
+numa=()
+for ((s = 0; s < sockets; s++)); do
+	first=$((s * cores * threads))
+	numa+=(-object "memory-backend-ram,id=m$s,size=512M"
+	       -numa "node,nodeid=$s,cpus=$first-$((first + cores * threads - 1)),memdev=m$s")
+done
+rm -f "$work/console.log" "$work/data.txt"
+echo "== booting the guest ($sockets sockets x $cores cores x $threads threads; at most ${timeout_s}s)"
+started=$(date +%s)
+timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu Skylake-Server \
+	-smp $ncpus,sockets=$sockets,cores=$cores,threads=$threads -m 2G "${numa[@]}" \
+	-kernel "$kernel" -initrd "$work/initramfs.gz" \
+	-append "console=ttyS0 loglevel=4 panic=-1" \
+	-nographic -no-reboot -monitor none \
+	-serial "file:$work/console.log" -serial "file:$work/data.txt" 2>"$work/qemu.log"
+qemu_code=$?
+echo "== guest finished in $(($(date +%s) - started))s (qemu exit $qemu_code)"
+if [[ $qemu_code != 0 ]]; then
+	grep -v "TCG doesn't support requested feature" "$work/qemu.log" >&2
+	echo "check-vm-large: qemu exited with $qemu_code; last console lines:" >&2
+	tail -20 "$work/console.log" >&2
+	exit 1
+fi
+out=$work/out
+rm -rf "$out"
+mkdir -p "$out"
+tr -d '\r' <"$work/data.txt" | sed -n '/^COHMAP-RESULTS-BEGIN$/,/^COHMAP-RESULTS-END$/p' |
+	sed '1d;$d' | base64 -d | tar -xz -C "$out" 2>/dev/null
+if [[ ! -s $out/exit-codes ]]; then
+	echo "check-vm-large: no results came out of the guest; last console lines:" >&2
+	tail -30 "$work/console.log" >&2
+	exit 1
+fi
+echo "== results from the guest in $out ($(awk '$1 == "parallel" {print $2}' "$out/seconds") s for the matrix)"
+exit_of() { awk -v s="$1" '$1 == s {print $2}' "$out/exit-codes"; }
+
+check "guest kernel sees $ncpus CPUs" test "$(cat "$out/nproc")" = $ncpus
+check "guest kernel sees $sockets sockets" \
+	test "$(awk '{print $2}' "$out/sysfs-cpus" | sort -u | wc -l)" = $sockets
+meta=$out/par/meta.json csv=$out/par/latency.csv
+pairs=$((ncpus * (ncpus - 1)))
+check "latency --parallel auto exits 4 (partial: no gnuplot in the guest)" test "$(exit_of parallel)" = 4
+check "meta.json says complete" test "$(jq -r .status "$meta")" = complete
+width=$(jq -r .experiments.latency.parallel "$meta")
+check "auto measured pairs side by side (--parallel $width: one per socket's L3)" test "$width" = $sockets
+rounds=$(jq -r .experiments.latency.parallel_rounds "$meta")
+check "$pairs pairs in $rounds rounds: at most $width per round" test $((rounds * width)) -ge $pairs
+check "$pairs rows: every ordered pair once" \
+	test "$(awk -F, 'NR > 1 {print $1, $3, $4}' "$csv" | sort -u | wc -l)" = $pairs -a \
+	"$(($(wc -l <"$csv") - 1))" = $pairs
+check "every pair ok (no watchdog failure)" test "$(awk -F, 'NR > 1 && $7 != "ok"' "$csv" | wc -l)" = 0
+controls=$(jq -r .experiments.latency.serial_control_pairs "$meta")
+check "serial control subset: $controls pairs, at least 5 %" test $((controls * 20)) -ge $pairs
+classes=$(awk -F, 'NR > 1 {print $5}' "$csv" | sort -u | tr '\n' ' ')
+controlled=$(jq -r '.experiments.latency.interference | keys | join(" ")' "$meta")
+check "a parallel/serial ratio for every class ($classes)" \
+	test "$(tr ' ' '\n' <<<"$classes" | grep . | sort | tr '\n' ' ')" = \
+	"$(tr ' ' '\n' <<<"$controlled" | grep . | sort | tr '\n' ' ')"
+jq -r '.experiments.latency.interference | to_entries[] |
+	"      \(.key): ratio \(.value.ratio_median) [\(.value.ci95_low), \(.value.ci95_high)] remeasured alone: \(.value.remeasured_serially)"' "$meta"
+for class in smt l3 cross-socket; do
+	check "class $class present" grep -qw "$class" <<<"$classes"
+done
+if COHMAP_PLOTS_DIR=$src/plots "$cohmap" plot "$out/par" >/dev/null 2>"$work/plot.err"; then
+	check "heatmap of the $ncpus-CPU guest drawn on the host" test -s "$out/par/latency-load_store.png"
+else
+	check "cohmap plot redraws the guest's results ($(cat "$work/plot.err"))" false
+fi
+stalls=$(grep -c 'rcu.*stall\|kthread starved' "$work/console.log")
+echo "      RCU stall reports on the guest console: $stalls (TCG on 2 host CPUs; reported, not asserted)"
+echo "check-vm-large: $failures failed"
+[[ $failures == 0 ]]
