@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/budget.h"
+#include "base/notes.h"
 #include "experiments/contention/contention.h"
 #include "experiments/experiment.h"
 #include "harness/selection.h"
@@ -197,18 +198,6 @@ double ct_estimate_s(const struct contention_plan *p, double overhead_per_run_s)
 	return (double)p->nsteps * p->nitems * p->rounds * (p->run_ms / 1e3 + overhead_per_run_s);
 }
 
-static void note(struct contention_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct contention_plan *p, const char *fmt, ...)
-{
-	size_t used = strlen(p->reductions);
-	if (used > 0 && used + 2 < sizeof p->reductions)
-		used += (size_t)snprintf(p->reductions + used, sizeof p->reductions - used, "; ");
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->reductions + used, sizeof p->reductions - used, fmt, ap);
-	va_end(ap);
-}
-
 /* Steps that carry the story: the first, every one that crosses a level the
  * step before did not, and the last. */
 static bool essential_step(const struct contention_plan *p, int k)
@@ -220,14 +209,14 @@ double ct_fit_budget(struct contention_plan *p, double budget_s, double overhead
 {
 	double target = budget_s * BUDGET_PLANNED_SHARE;
 	if (ct_estimate_s(p, overhead_per_run_s) > target && p->rounds > 3) {
-		note(p, "rounds %ld -> 3", p->rounds);
+		note_append(p->reductions, sizeof p->reductions, "rounds %ld -> 3", p->rounds);
 		p->rounds = 3;
 	}
 	double run_ms = p->run_ms;
 	while (ct_estimate_s(p, overhead_per_run_s) > target && p->run_ms > 5)
 		p->run_ms = p->run_ms / 2 < 5 ? 5 : p->run_ms / 2;
 	if (p->run_ms != run_ms)
-		note(p, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
+		note_append(p->reductions, sizeof p->reductions, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
 	if (ct_estimate_s(p, overhead_per_run_s) > target) {
 		int kept = 0, before = p->nsteps;
 		for (int k = 0; k < p->nsteps; k++)
@@ -235,17 +224,17 @@ double ct_fit_budget(struct contention_plan *p, double budget_s, double overhead
 				p->steps[kept++] = p->steps[k];
 		p->nsteps = kept;
 		if (kept < before)
-			note(p, "steps %d -> %d (those that cross a level)", before, kept);
+			note_append(p->reductions, sizeof p->reductions, "steps %d -> %d (those that cross a level)", before, kept);
 	}
 	if (ct_estimate_s(p, overhead_per_run_s) > target && p->rounds > 1) {
-		note(p, "rounds %ld -> 1", p->rounds);
+		note_append(p->reductions, sizeof p->reductions, "rounds %ld -> 1", p->rounds);
 		p->rounds = 1;
 	}
 	run_ms = p->run_ms;
 	while (ct_estimate_s(p, overhead_per_run_s) > target && p->run_ms > 2)
 		p->run_ms = p->run_ms / 2 < 2 ? 2 : p->run_ms / 2;
 	if (p->run_ms != run_ms)
-		note(p, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
+		note_append(p->reductions, sizeof p->reductions, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
 	return ct_estimate_s(p, overhead_per_run_s);
 }
 

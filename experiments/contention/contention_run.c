@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "harness/agents.h"
+#include "harness/start_line.h"
 
 /* A chunk of operations runs between two clock reads, sized as in
  * falseshare: long enough that the clock is noise, short enough that every
@@ -35,9 +36,7 @@
 #define MAX_CHUNK (1u << 20)
 
 struct ct_control {
-	atomic_int ready;
-	atomic_int start;
-	uint64_t end_tick;
+	struct start_line line;
 };
 
 struct ct_session {
@@ -130,31 +129,11 @@ static void on_sigbus(int sig)
 
 /* ---- the threads ---- */
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int start_together(struct ct_thread *me)
 {
 	struct ct_session *s = me->s;
-	struct ct_control *c = s->control;
-	if (atomic_fetch_add(&c->ready, 1) + 1 == s->n) {
-		c->end_tick = clock_ticks(s->clock) + s->run_ticks;
-		atomic_store_explicit(&c->start, 1, memory_order_release);
-		return KERNEL_OK;
-	}
-	uint64_t deadline = clock_ticks(s->clock) + s->watchdog_ticks;
-	unsigned spins = 0;
-	while (!atomic_load_explicit(&c->start, memory_order_acquire)) {
-		cpu_relax();
-		if (++spins % SPINS_PER_WATCHDOG_CHECK == 0 &&
-		    (atomic_load(s->abort) || clock_ticks(s->clock) > deadline))
-			return KERNEL_TIMEOUT;
-	}
-	return KERNEL_OK;
+	return start_line_wait(&s->control->line, s->n, s->clock, s->run_ticks, s->watchdog_ticks,
+			       s->abort);
 }
 
 /* n acquisitions, each timed from the call to acquire to holding the lock:
@@ -183,7 +162,7 @@ static int take_lock(struct ct_thread *me, uint64_t n)
 static void measure_loop(struct ct_thread *me)
 {
 	struct ct_session *s = me->s;
-	uint64_t end = s->control->end_tick, beats = 0;
+	uint64_t end = s->control->line.end_tick, beats = 0;
 	uint64_t t0 = clock_ticks(s->clock), now = t0, chunk = FIRST_CHUNK;
 	me->start_tick = t0;
 	for (;;) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/budget.h"
+#include "base/notes.h"
 #include "harness/agents.h"
 #include "harness/selection.h"
 #include "experiments/experiment.h"
@@ -223,19 +224,6 @@ double fs_estimate_s(const struct falseshare_plan *p, double overhead_per_run_s)
 	return (double)fs_run_count(p) * (p->run_ms / 1e3 + overhead_per_run_s);
 }
 
-static void note(struct falseshare_plan *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void note(struct falseshare_plan *p, const char *fmt, ...)
-{
-	size_t used = strlen(p->reductions);
-	if (used > 0 && used + 2 < sizeof p->reductions)
-		used += (size_t)snprintf(p->reductions + used, sizeof p->reductions - used, "; ");
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->reductions + used, sizeof p->reductions - used, fmt, ap);
-	va_end(ap);
-}
-
 /* The distances that carry the story: true sharing, the heatmap's distance,
  * half a line, one line, the 2-line pair, and the farthest asked for. */
 static bool essential_distance(const struct falseshare_plan *p, size_t d)
@@ -257,11 +245,11 @@ double fs_fit_budget(struct falseshare_plan *p, double budget_s, double overhead
 	/* Room for the plots, the tables and the estimate being optimistic. */
 	double target = budget_s * BUDGET_PLANNED_SHARE;
 	if (fs_estimate_s(p, overhead_per_run_s) > target && p->rounds > 3) {
-		note(p, "rounds %ld -> 3", p->rounds);
+		note_append(p->reductions, sizeof p->reductions, "rounds %ld -> 3", p->rounds);
 		p->rounds = 3;
 	}
 	if (fs_estimate_s(p, overhead_per_run_s) > target && p->npairs > p->nclass_pairs) {
-		note(p, "heatmap pairs %ld -> %ld (one per pair class)", p->npairs, p->nclass_pairs);
+		note_append(p->reductions, sizeof p->reductions, "heatmap pairs %ld -> %ld (one per pair class)", p->npairs, p->nclass_pairs);
 		memcpy(p->pair_cpus, p->class_pairs, (size_t)(2 * p->nclass_pairs) * sizeof(int));
 		p->npairs = p->nclass_pairs;
 	}
@@ -269,7 +257,7 @@ double fs_fit_budget(struct falseshare_plan *p, double budget_s, double overhead
 	while (fs_estimate_s(p, overhead_per_run_s) > target && p->run_ms > 5)
 		p->run_ms = p->run_ms / 2 < 5 ? 5 : p->run_ms / 2;
 	if (p->run_ms != run_ms)
-		note(p, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
+		note_append(p->reductions, sizeof p->reductions, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
 	if (fs_estimate_s(p, overhead_per_run_s) > target) {
 		char before[512], after[512];
 		format_distances(p, before, sizeof before);
@@ -280,20 +268,20 @@ double fs_fit_budget(struct falseshare_plan *p, double budget_s, double overhead
 		if (kept < p->ndistances) {
 			p->ndistances = kept;
 			format_distances(p, after, sizeof after);
-			note(p, "distances %s -> %s bytes", before, after);
+			note_append(p->reductions, sizeof p->reductions, "distances %s -> %s bytes", before, after);
 		}
 	}
 	if (fs_estimate_s(p, overhead_per_run_s) > target && p->rounds > 1) {
-		note(p, "rounds %ld -> 1", p->rounds);
+		note_append(p->reductions, sizeof p->reductions, "rounds %ld -> 1", p->rounds);
 		p->rounds = 1;
 	}
 	run_ms = p->run_ms;
 	while (fs_estimate_s(p, overhead_per_run_s) > target && p->run_ms > 2)
 		p->run_ms = p->run_ms / 2 < 2 ? 2 : p->run_ms / 2;
 	if (p->run_ms != run_ms)
-		note(p, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
+		note_append(p->reductions, sizeof p->reductions, "run length %.3g -> %.3g ms", run_ms, p->run_ms);
 	if (fs_estimate_s(p, overhead_per_run_s) > target && p->npairs > 0) {
-		note(p, "no pair heatmap");
+		note_append(p->reductions, sizeof p->reductions, "no pair heatmap");
 		p->npairs = 0;
 	}
 	return fs_estimate_s(p, overhead_per_run_s);

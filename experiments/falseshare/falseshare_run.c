@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "harness/agents.h"
+#include "harness/start_line.h"
 
 /* A chunk of operations runs between two clock reads. It starts small and is
  * doubled until one lasts this long: long enough that reading the clock
@@ -44,9 +45,7 @@
 #define MIN_ON_CPU 0.95
 
 struct fs_control {
-	atomic_int ready;
-	atomic_int start;
-	uint64_t end_tick;   /* written before start is raised, read after */
+	struct start_line line;
 };
 
 struct fs_session {
@@ -80,33 +79,13 @@ static size_t round_up(size_t x, size_t to)
 	return (x + to - 1) / to * to;
 }
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Waits for every thread; the last one to arrive sets the end time and
  * raises the start flag, so no thread's operations overlap another's start-up. */
 static int start_together(struct fs_thread *me)
 {
 	struct fs_session *s = me->s;
-	struct fs_control *c = s->control;
-	if (atomic_fetch_add(&c->ready, 1) + 1 == s->n) {
-		c->end_tick = clock_ticks(s->clock) + s->run_ticks;
-		atomic_store_explicit(&c->start, 1, memory_order_release);
-		return KERNEL_OK;
-	}
-	uint64_t deadline = clock_ticks(s->clock) + s->watchdog_ticks;
-	unsigned spins = 0;
-	while (!atomic_load_explicit(&c->start, memory_order_acquire)) {
-		cpu_relax();
-		if (++spins % SPINS_PER_WATCHDOG_CHECK == 0 &&
-		    (atomic_load(s->abort) || clock_ticks(s->clock) > deadline))
-			return KERNEL_TIMEOUT;
-	}
-	return KERNEL_OK;
+	return start_line_wait(&s->control->line, s->n, s->clock, s->run_ticks, s->watchdog_ticks,
+			       s->abort);
 }
 
 static int fs_thread_role(void *arg)
@@ -127,7 +106,7 @@ static int fs_thread_role(void *arg)
 	}
 	if (s->events)
 		counter_set_read(&counters, before);
-	uint64_t end = s->control->end_tick, beats = 0;
+	uint64_t end = s->control->line.end_tick, beats = 0;
 	/* Switched out for another task, a thread runs neither its own updates
 	 * nor against its neighbour's: its CPU time against its wall time shows
 	 * it, and such runs are repeated. */
