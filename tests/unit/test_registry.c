@@ -25,7 +25,7 @@ static void every_descriptor_is_whole(void **state)
 		    !e->csv[0] || !e->figures || !e->figures[0] || !e->shared_options || !e->prepare ||
 		    !e->measure || !e->release || !e->draw)
 			fail_msg("experiment %s lacks a part of its descriptor", e->name);
-		if (strncmp(e->examples, "  cohmap ", 9) != 0)
+		if (e->examples && strncmp(e->examples, "  cohmap ", 9) != 0)
 			fail_msg("%s: examples start with '  cohmap '", e->name);
 		if (e->option_count > 0 && (e->options == NULL || e->settings_size == 0))
 			fail_msg("%s: option rows need a settings struct", e->name);
