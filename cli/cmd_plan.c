@@ -121,7 +121,8 @@ static int plan_cost(const char *cmd, const struct options *o, const struct kern
 		load = -1;
 	if (la)
 		fclose(la);
-	strftime(day, sizeof day, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	struct tm utc;
+	strftime(day, sizeof day, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &utc));
 	snprintf(c->source, sizeof c->source, "probe on %s (%s), CPUs %d,%d, %s, load average %.1f",
 		 uname(&u) == 0 ? u.nodename : "this machine", here.cpu_model, cpus[0], cpus[1], day,
 		 load);

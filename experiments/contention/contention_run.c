@@ -263,6 +263,10 @@ static bool verify(const struct ct_run_request *q, struct ct_thread *const *thre
 			  (unsigned long long)s->guarded->counter, (unsigned long long)total, q->n);
 		return false;
 	}
+	if (it->op == NULL) { /* an item is a lock or an op: never neither */
+		set_error(reason, "%s is neither a lock nor an operation", it->name);
+		return false;
+	}
 	const struct ct_agent *agents[MAX_AGENTS];
 	for (int i = 0; i < q->n; i++)
 		agents[i] = &threads[i]->agent;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "base/csv.h"
@@ -27,6 +28,7 @@ struct ct_acc {
 	bool event_failed[MAX_EVENTS];
 	char event_reason[MAX_EVENTS][160];
 };
+
 
 static void accumulate(const struct contention_plan *p, struct ct_acc *a,
 		       const struct ct_thread_result *res, int n)
@@ -66,11 +68,17 @@ static void accumulate(const struct contention_plan *p, struct ct_acc *a,
 	a->tmax[k] = hi;
 }
 
+/* A point still to measure: set "ok" for every point before the first step. */
+static bool point_ok(const struct ct_point *pt)
+{
+	return pt->status != NULL && strcmp(pt->status, "ok") == 0;
+}
+
 static void finish_point(const struct contention_plan *p, const struct clock_info *clock,
 			 struct ct_acc *a, struct ct_point *pt)
 {
 	pt->rounds = a->rounds;
-	if (strcmp(pt->status, "ok") != 0)
+	if (!point_ok(pt))
 		return;
 	double lo = INFINITY, hi = 0;
 	for (int k = 0; k < a->rounds; k++) {
@@ -177,7 +185,7 @@ int contention_experiment(struct run *r, struct contention_plan *p, double budge
 				int idx = k * p->nitems + order[j];
 				struct ct_point *pt = &points[idx];
 				progress_update(&bar, ++done);
-				if (strcmp(pt->status, "ok") != 0)
+				if (!point_ok(pt))
 					continue;
 				struct ct_run_request q = {
 					.item = pt->item, .cpus = p->cpus, .n = step->threads,
@@ -210,7 +218,7 @@ int contention_experiment(struct run *r, struct contention_plan *p, double budge
 			break; /* the step is unfinished: not written */
 		for (int i = 0; i < p->nitems; i++) {
 			struct ct_point *pt = &points[k * p->nitems + i];
-			if (strcmp(pt->status, "ok") == 0 && acc[k * p->nitems + i].rounds == 0)
+			if (point_ok(pt) && acc[k * p->nitems + i].rounds == 0)
 				continue; /* not reached before a failure */
 			finish_point(p, &r->clock, &acc[k * p->nitems + i], pt);
 			if (ct_row_write(&w, p, &r->topology, pt, err) != 0) {

@@ -126,7 +126,7 @@ static void the_serial_subset_covers_every_class_and_5_percent(void **state)
 		long njobs;
 		load(fixtures[f], &t, cpus, &n);
 		struct sched_job *jobs = all_jobs(cpus, n, 3, &njobs);
-		bool *control = calloc((size_t)njobs, sizeof *control);
+		bool *control = calloc((size_t)(njobs > 0 ? njobs : 1), sizeof *control);
 		long marked = schedule_controls(&t, jobs, njobs, 5, control);
 		long count = 0;
 		bool present[3][PAIR_CLASS_COUNT] = { { false } }, covered[3][PAIR_CLASS_COUNT] = { { false } };
