@@ -14,4 +14,11 @@
  * is held back. */
 #define BUDGET_PROBED_SHARE 0.7
 
+/* Points a sampler has not reached by this many times its budget are left
+ * out (attach, channels): a late point costs the suite more than it adds. */
+#define BUDGET_DEADLINE_FACTOR 1.2
+/* A step-by-step experiment (contention) starts no new step once this
+ * share of its budget is spent: the steps it has are kept whole. */
+#define BUDGET_LAST_STEP_SHARE 0.95
+
 #endif

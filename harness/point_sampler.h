@@ -36,9 +36,6 @@ enum procs_outcome point_children_run(struct procs *procs, const struct proc_spe
 				      void (*started)(const struct procs *procs, void *ctx), void *ctx,
 				      double stall_s, char *err);
 
-/* Points still unmeasured at this many times the budget are left out. */
-#define BUDGET_DEADLINE_FACTOR 1.2
-
 /* A plan fitted to a budget from probes. */
 struct probed_budget {
 	double budget_s;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/budget.h"
 #include "base/csv.h"
 #include "base/progress.h"
 #include "base/shuffle.h"
@@ -175,7 +176,7 @@ int contention_experiment(struct run *r, struct contention_plan *p, double budge
 	int k = 0;
 	for (; k < p->nsteps && !failed && !cohmap_interrupted; k++) {
 		const struct ct_step *step = &p->steps[k];
-		if (budget_s > 0 && (double)(monotonic_ns() - started) / 1e9 > budget_s * 0.95)
+		if (budget_s > 0 && (double)(monotonic_ns() - started) / 1e9 > budget_s * BUDGET_LAST_STEP_SHARE)
 			break;
 		for (int round = 0; round < p->rounds && !failed && !cohmap_interrupted; round++) {
 			for (int i = 0; i < p->nitems; i++)
