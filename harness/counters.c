@@ -99,6 +99,16 @@ static unsigned long thread_id(void)
 static void papi_start_library(void)
 {
 	papi_first_thread = pthread_self();
+	/* cohmap counts CPU events only. Debian's PAPI also builds the GPU
+	 * components (rocm_smi, and sysdetect, which probes GPUs through ROCm
+	 * SMI): when librocm-smi is installed (slurm-wlm pulls it in), their
+	 * initialisation prints "Failed to open drm root directory ..." and
+	 * "Exception caught: rsmi_init." on a machine without an AMD GPU, which
+	 * would break cohmap's one-line errors. Disabled before init, they never
+	 * start; a name this PAPI lacks is simply not found. */
+	static const char *const not_cpu[] = { "rocm_smi", "rocm", "sysdetect", "cuda", "nvml" };
+	for (size_t i = 0; i < ARRAY_SIZE(not_cpu); i++)
+		(void)PAPI_disable_component_by_name(not_cpu[i]);
 	int rc = PAPI_library_init(PAPI_VER_CURRENT);
 	if (rc != PAPI_VER_CURRENT) {
 		snprintf(papi_problem, sizeof papi_problem, "PAPI cannot start: %s",
