@@ -81,11 +81,12 @@ check "plot redraws" "$cohmap" plot "$tmp/run" --stat min
 check "heatmap back" is_png "$tmp/run/latency-load_store.png"
 
 echo "== Ctrl-C keeps the finished pairs"
-"$cohmap" latency --watchdog 60 -c 0,1 -q -o "$tmp/cut" --time-limit 1 --precision 0.1 &
+"$cohmap" latency --watchdog 60 -c 0,1 -q -o "$tmp/cut" -n 5000 --sample-us 200 &
 pid=$!
 # Interrupt once a pair is on disk (however long that takes on a loaded
-# machine), well before the 8th: each pair samples for 1 s (the precision is
-# out of reach), so the signal has 7 s to land.
+# machine), well before the 8th: each pair takes 5000 samples of 200 us, at
+# least 1 s (a --precision run can converge in milliseconds when the clock
+# quantises its samples), so the signal has 7 s to land.
 wait_until lines_or_gone "$tmp/cut/latency.csv" 2 $pid
 kill -INT $pid
 wait $pid
@@ -136,7 +137,7 @@ check "the headline gives the ratio" jq_true '.experiments.latency.headline | te
 # Ctrl-C once a row is on disk, then --resume: 1 s pairs leave the signal
 # time to land mid-run; on a machine so slow that the run ends first, the
 # resume has nothing to do and the matrix must still be whole.
-"$cohmap" latency --watchdog 60 -c 0,1 --parallel auto -q -o "$tmp/par" --time-limit 1 --precision 0.1 &
+"$cohmap" latency --watchdog 60 -c 0,1 --parallel auto -q -o "$tmp/par" -n 5000 --sample-us 200 &
 pid=$!
 wait_until lines_or_gone "$tmp/par/latency.csv" 2 $pid
 kill -INT $pid 2>/dev/null
@@ -212,7 +213,7 @@ check "meta.json: the stream copy's ring" test "$(jq .experiments.ipc.stream.buf
 "$cohmap" ipc --watchdog 60 -c 0,1 --agents thread,sysv --sizes 256K --rounds 1 -n 5 -q -o "$tmp/ipc256"
 check "ipc --sizes 256K streams through a 256 KiB ring" test "$(awk -F, -v m="$i_metric" -v b="$i_bytes" \
 	'$m == "bandwidth" {print $b}' "$tmp/ipc256/ipc.csv" | sort -u)" = 262144
-"$cohmap" latency --watchdog 60 -c 0,1 -k load_store --agents memfd --time-limit 2 --precision 0.1 -q -o "$tmp/killed" &
+"$cohmap" latency --watchdog 60 -c 0,1 -k load_store --agents memfd -n 10000 --sample-us 200 -q -o "$tmp/killed" &
 pid=$!
 # The kill lands while the agent processes run: once one is seen.
 wait_until children_or_gone $pid

@@ -71,12 +71,13 @@ no_tmp_files() { test -z "$(find "$1" -name '*.tmp*')"; }
 one_line() { test "$(wc -l <"$1")" -le 1 && test -s "$1"; }
 
 # ---- SIGTERM / SIGINT during a matrix --------------------------------------
-# Long pairs (1 s each, unreachable precision) so the signal, sent once the
+# Long pairs (5000 samples of 200 us: at least 1 s each, whatever the
+# precision would do) so the signal, sent once the
 # first pair is on disk, lands mid-matrix: it has 7 s to arrive.
 for sig in TERM INT; do
 	dir=$tmp/sig$sig
 	echo "== SIG$sig during a latency matrix"
-	"$cohmap" latency -c "$pair" -q -o "$dir" --time-limit 1 --precision 0.1 2>"$tmp/err" &
+	"$cohmap" latency -c "$pair" -q -o "$dir" -n 5000 --sample-us 200 2>"$tmp/err" &
 	pid=$!
 	helpers+=("$pid")
 	wait_rows "$dir/latency.csv" 1 "$pid"
@@ -127,7 +128,7 @@ for kind in $kinds; do
 	shm_before=$(ls /dev/shm)
 	dir=$tmp/killed-$kind
 	setsid "$cohmap" latency -c "$pair" --agents "$kind" -q -o "$dir" \
-		--time-limit 1 --precision 0.1 2>/dev/null &
+		-n 5000 --sample-us 200 2>/dev/null &
 	pid=$!
 	helpers+=("$pid")
 	wait_rows "$dir/latency.csv" 1 "$pid"
@@ -321,7 +322,7 @@ else
 	mkdir -p "$full"
 	mount -t tmpfs -o size=1m tmpfs "$full" && mounts+=("$full")
 	dir=$full/run
-	"$cohmap" latency -c "$pair" -q -o "$dir" --time-limit 1 --precision 0.1 >"$tmp/out" 2>&1 &
+	"$cohmap" latency -c "$pair" -q -o "$dir" -n 5000 --sample-us 200 >"$tmp/out" 2>&1 &
 	pid=$!
 	helpers+=("$pid")
 	wait_rows "$dir/latency.csv" 1 "$pid"

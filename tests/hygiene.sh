@@ -125,10 +125,13 @@ watch_while_running() { # seconds
 # that succeeds), then wait.
 interrupt_when() { # command...
 	wait_until "$@"
+	local running="yes"
+	kill -0 "$pid" 2>/dev/null || running="no, it had ended"
 	kill -INT -- "-$pid" 2>/dev/null
 	wait "$pid"
 	code=$?
-	check "interrupted run exits 130 (got $code)" test "$code" = 130
+	check "interrupted run exits 130 (got $code; running when signalled: $running)" test "$code" = 130
+	[[ $code = 130 ]] || sed 's/^/      stderr: /' "$tmp/err"
 }
 
 # SIGKILL to cohmap's parent process only, once it has a process of its own
@@ -215,13 +218,16 @@ if "$cohmap" latency --help 2>/dev/null | grep -q -- '--agents'; then
 	for kind in fork-shared sysv posix memfd; do
 		echo "== latency --agents $kind, parent killed with SIGKILL"
 		snapshot
-		start latency -c 0,1 -q --agents "$kind" --time-limit 2 --precision 0.1 -o "$tmp/l-$kind"
+		start latency -c 0,1 -q --agents "$kind" -n 10000 --sample-us 200 -o "$tmp/l-$kind"
 		kill_parent_when_running
 		all_clean "$pid"
 	done
 	echo "== latency --agents sysv, Ctrl-C"
 	snapshot
-	start latency -c 0,1 -q --agents sysv --time-limit 2 --precision 0.1 -o "$tmp/l-sysv-int"
+	# -n 20000 samples of 100 us: at least 2 s per pair, so the run cannot
+	# end before the signal (a --precision run may converge in milliseconds
+	# when the clock quantises the samples).
+	start latency -c 0,1 -q --agents sysv -n 20000 --sample-us 100 -o "$tmp/l-sysv-int"
 	interrupt_when has_child_or_gone
 	all_clean "$pid"
 fi
