@@ -76,6 +76,16 @@ int command_parse(const struct command *c, int argc, char **argv, struct options
 		return -1;
 	}
 	int n = command_option_sets(c, o, settings, sets);
+	if (c->own_arguments) {
+		/* the shared options' defaults, then only --help is ours */
+		char *name_only[] = { argv[0], NULL };
+		if (options_parse(c->name, sets, n, 1, name_only, first_arg) != 0)
+			return -1;
+		o->help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+		*first_arg = 1;
+		o->settings = settings;
+		return 0;
+	}
 	if (options_parse(c->name, sets, n, argc, argv, first_arg) != 0) {
 		free(settings);
 		o->settings = NULL;
