@@ -227,7 +227,7 @@ static int plot_experiment(const struct fleet *f, const struct fleet_merge *m, c
 
 /* Removes an earlier `fleet report`'s comparison (a directory holding
  * compare.json), so a rewritten report compares anew. */
-static void remove_old_comparison(const char *dir)
+static void remove_comparison(const char *dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/compare.json", dir);
@@ -246,16 +246,31 @@ static void remove_old_comparison(const char *dir)
 	rmdir(dir);
 }
 
+/* Every compare-* directory an earlier report left: the most deviant
+ * node may have changed since. */
+static void remove_old_comparisons(const char *fleet)
+{
+	char path[PATH_MAX];
+	DIR *d = opendir(fleet);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "compare-", 8) == 0) {
+			snprintf(path, sizeof path, "%s/%s", fleet, e->d_name);
+			remove_comparison(path);
+		}
+	if (d)
+		closedir(d);
+}
+
 /* ---- the page ---- */
 
 static void node_link(FILE *h, const struct fleet_node *n)
 {
-	char href[PATH_MAX];
 	if (n->base[0] && html_file_exists(n->dir, "index.html")) {
-		snprintf(href, sizeof href, "%s/index.html", n->base);
+		/* html_href encodes a '/': the directory, then the page in it */
 		fputs("<a href=\"", h);
-		html_href(h, href);
-		fputs("\">", h);
+		html_href(h, n->base);
+		fputs("/index.html\">", h);
 		html_text(h, n->name);
 		fputs("</a>", h);
 	} else {
@@ -363,10 +378,9 @@ static int write_page(const struct fleet *f, const struct fleet_merge *m, const 
 	}
 	fputs("<h3>The most deviant node against its group's median node</h3>\n<p>", h);
 	if (comparison[0]) {
-		snprintf(path, sizeof path, "%s/index.html", comparison);
 		fputs("<a href=\"", h);
-		html_href(h, path);
-		fputs("\">", h);
+		html_href(h, comparison);
+		fputs("/index.html\">", h);
 		html_text(h, comparison);
 		fputs("</a>: ", h);
 	}
@@ -440,6 +454,7 @@ int fleet_report(const char *cmd, const char *dir, double threshold, bool quiet)
 	}
 
 	/* The most deviant node against the typical node of its group. */
+	remove_old_comparisons(f.dir);
 	if (m.deviant_node < 0) {
 		snprintf(note, sizeof note, "no node is beyond |z| > %.2f, so there is nothing to compare.",
 			 m.threshold);
@@ -449,7 +464,6 @@ int fleet_report(const char *cmd, const char *dir, double threshold, bool quiet)
 		snprintf(comparison, sizeof comparison, "compare-%s-vs-%s", a->name, b->name);
 		char out[PATH_MAX];
 		snprintf(out, sizeof out, "%s/%s", f.dir, comparison);
-		remove_old_comparison(out);
 		struct compare_request q = { .cmd = cmd, .dir_a = a->dir, .dir_b = b->dir,
 					     .output = out, .stat = "median", .quiet = true };
 		snprintf(note, sizeof note, "node %s (largest |z|: %.1f) against %s, the median node of "

@@ -165,6 +165,9 @@ int fleet_submit(const struct fleet_submit_request *q)
 {
 	char sbatch[PATH_MAX], srun[PATH_MAX], exe[PATH_MAX], fleet[PATH_MAX], err[ERRLEN];
 	char path[PATH_MAX];
+	int rc = check_node_command(q->cmd, q->nrun, q->run);
+	if (rc != EXIT_DONE)
+		return rc;
 	bool have_sbatch = fleet_find_program("sbatch", sbatch, sizeof sbatch);
 	if (!have_sbatch || !fleet_find_program("srun", srun, sizeof srun)) {
 		fprintf(stderr, "cohmap %s: skipped: %s is not on PATH (cohmap fleet runs through Slurm; "
@@ -172,9 +175,6 @@ int fleet_submit(const struct fleet_submit_request *q)
 			q->cmd, have_sbatch ? "srun" : "sbatch");
 		return EXIT_SKIPPED;
 	}
-	int rc = check_node_command(q->cmd, q->nrun, q->run);
-	if (rc != EXIT_DONE)
-		return rc;
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (len <= 0) {
 		fprintf(stderr, "cohmap %s: cannot find this cohmap's path: %s\n", q->cmd, strerror(errno));
@@ -194,7 +194,8 @@ int fleet_submit(const struct fleet_submit_request *q)
 			return EXIT_RUNTIME;
 		}
 	}
-	if (mkdir(requested, 0777) != 0 && errno != EEXIST) {
+	bool created = mkdir(requested, 0777) == 0;
+	if (!created && errno != EEXIST) {
 		fprintf(stderr, "cohmap %s: %s: %s\n", q->cmd, requested, strerror(errno));
 		return q->fleet_dir ? EXIT_USAGE : EXIT_RUNTIME;
 	}
@@ -242,6 +243,12 @@ int fleet_submit(const struct fleet_submit_request *q)
 	if (job != 0 && (!q->wait || access(path, F_OK) != 0)) {
 		fprintf(stderr, "cohmap %s: sbatch failed (exit %d; its reason is above): nothing ran\n",
 			q->cmd, job);
+		if (created) { /* nothing was measured: leave no fleet directory behind */
+			snprintf(path, sizeof path, "%s/fleet.json", fleet);
+			unlink(path);
+			unlink(script);
+			rmdir(fleet);
+		}
 		return EXIT_RUNTIME;
 	}
 	if (!q->wait) {
