@@ -258,8 +258,8 @@ int fleet_submit(const struct fleet_submit_request *q)
 		return EXIT_DONE;
 	}
 	if (job != 0)
-		fprintf(stderr, "cohmap %s: the Slurm job ended with exit %d: the report lists the nodes "
-				"that did not finish\n", q->cmd, job);
+		fprintf(stderr, "cohmap %s: the Slurm job ended with exit %d, the worst of the nodes' cohmap "
+				"exit codes (4: a node's results are partial); the report lists every node\n", q->cmd, job);
 	rc = fleet_report(q->cmd, fleet, q->threshold, q->quiet);
 	return rc == EXIT_DONE && job != 0 ? EXIT_PARTIAL : rc;
 }

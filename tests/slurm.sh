@@ -214,7 +214,7 @@ for ((i = 0; i < NODES; i++)); do
 	[ -n "$d" ] || { fail "node$i wrote no directory"; continue; }
 	[ "$(jq -r .status "$d/meta.json")" = complete ] || fail "node$i: status $(jq -r .status "$d/meta.json")"
 	grep -q "^node$i,.*,latency," "$fleet/fleet.csv" || fail "node$i has no latency rows in fleet.csv"
-	grep -q "href=\"$(basename "$d")/index.html\"" "$fleet/index.html" || fail "index.html does not link node$i's report"
+	grep -q "href=\"\(\./\)\?$(basename "$d")/index.html\"" "$fleet/index.html" || fail "index.html does not link node$i's report"
 done
 [ "$(jq -r .state "$fleet/fleet.jsonl" | grep -c '^done$')" = "$NODES" ] ||
 	fail "fleet.jsonl has not $NODES done nodes: $(jq -r .state "$fleet/fleet.jsonl" | tr '\n' ' ')"
