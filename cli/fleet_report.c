@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "base/stats.h"
 #include "cli/compare.h"
 #include "cli/html.h"
 #include "harness/results.h"
@@ -131,7 +132,7 @@ static int plot_experiment(const struct fleet *f, const struct fleet_merge *m, c
 {
 	struct category *c = calloc((size_t)m->nvalues + 1, sizeof *c);
 	int nc = 0, rc = 0;
-	double lo = INFINITY;
+	double lo = INFINITY, hi = -INFINITY;
 	if (c == NULL) {
 		set_error(err, "out of memory");
 		return -1;
@@ -149,6 +150,7 @@ static int plot_experiment(const struct fleet *f, const struct fleet_merge *m, c
 		}
 		c[k].outliers += is_outlier(m, v);
 		lo = fmin(lo, v->value);
+		hi = fmax(hi, v->value);
 	}
 	*total = nc;
 	if (nc == 0) {
@@ -186,6 +188,27 @@ static int plot_experiment(const struct fleet *f, const struct fleet_merge *m, c
 		fprintf(out, "%d %.3f %.6g %d \"%s\"\n", k + 1, k + 1 + jitter, v->value,
 			is_outlier(m, v), node_of(f, v));
 	}
+	/* index 1: per category the nodes' quartiles and extremes, for the
+	 * boxes (computed here: gnuplot's own boxplot style crashed on a
+	 * category whose nodes all agree) */
+	fputs("\n\n# category q1 min max q3 median\n", out);
+	double *x = malloc(((size_t)m->nvalues + 1) * sizeof *x);
+	for (int k = 0; x && k < *shown; k++) {
+		int n = 0;
+		for (int i = 0; i < m->nvalues; i++) {
+			const struct fleet_value *v = &m->values[i];
+			if (strcmp(v->experiment, exp) == 0 && strcmp(v->statistic, "median") == 0 &&
+			    category_of(c, *shown, v) == k)
+				x[n++] = v->value;
+		}
+		if (n == 0)
+			continue;
+		struct summary sm;
+		summarize(x, n, &sm);
+		fprintf(out, "%d %.6g %.6g %.6g %.6g %.6g\n", k + 1, quantile_sorted(x, n, 0.25), x[0],
+			x[n - 1], quantile_sorted(x, n, 0.75), sm.median);
+	}
+	free(x);
 	if (plot_file_finish(out, tmp, dat, err) != 0) {
 		free(c);
 		return -1;
@@ -197,6 +220,14 @@ static int plot_experiment(const struct fleet *f, const struct fleet_merge *m, c
 	}
 	fprintf(out, "# written by cohmap fleet report for cli/fleet.gp\nncategories = %d\n"
 		     "logscale = %d\n", *shown, lo > 0);
+	/* The range is set here: nodes that all agree (a falseshare slowdown of
+	 * 0.96 on every node) would leave gnuplot an empty range to complain about. */
+	if (lo > 0)
+		fprintf(out, "set yrange [%.6g:%.6g]\n", lo / 1.25, hi * 1.25);
+	else {
+		double pad = hi > lo ? (hi - lo) * 0.1 : fabs(lo) * 0.1 + 1;
+		fprintf(out, "set yrange [%.6g:%.6g]\n", lo - pad, hi + pad);
+	}
 	char title[256];
 	snprintf(title, sizeof title, "%s across %d node(s): each node's median per measure and class",
 		 exp, f->n);
@@ -390,8 +421,8 @@ static int write_page(const struct fleet *f, const struct fleet_merge *m, const 
 	fputs("<section id=\"distributions\">\n<h2>Distributions across nodes</h2>\n<p class=\"how\">One "
 	      "picture per experiment: per measure and pair class, every merged node's median as a "
 	      "point (red: beyond the threshold) over a box from the first to the third quartile of the "
-	      "nodes, whiskers to the extremes within 1.5 box heights. Categories with an outlier come "
-	      "first.</p>\n", h);
+	      "nodes, whiskers to the nodes' extremes, a line at their median. Categories with an outlier "
+	      "come first.</p>\n", h);
 	for (int i = 0; i < nplots; i++) {
 		unsigned w = 0, ht = 0;
 		fputs("<figure><img src=\"", h);
@@ -433,15 +464,18 @@ int fleet_report(const char *cmd, const char *dir, double threshold, bool quiet)
 		fprintf(stderr, "cohmap %s: warning: no distribution plots: %s\n", cmd, why);
 		rc = EXIT_PARTIAL;
 	}
-	for (int i = 0; can_plot && i < m.nvalues && nplots < (int)ARRAY_SIZE(plots); i++) {
+	const char *tried[64];
+	int ntried = 0;
+	for (int i = 0; can_plot && i < m.nvalues && ntried < (int)ARRAY_SIZE(tried); i++) {
 		const char *exp = m.values[i].experiment;
 		char name[96];
 		snprintf(name, sizeof name, "fleet-%s.png", exp);
 		bool done = false;
-		for (int k = 0; k < nplots && !done; k++)
-			done = strcmp(plots[k], name) == 0;
+		for (int k = 0; k < ntried && !done; k++)
+			done = strcmp(tried[k], exp) == 0;
 		if (done)
 			continue;
+		tried[ntried++] = exp;
 		int shown = 0, total = 0;
 		int drawn = plot_experiment(&f, &m, exp, &shown, &total, err);
 		if (drawn < 0) {
