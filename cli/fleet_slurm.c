@@ -47,15 +47,35 @@ static void put_shell_word(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-/* The cohmap command each node runs: an experiment or `run` (the default
- * when the words after -- start with an option). */
-static const struct command *node_command(int argc, char **argv, int *skip)
+/* The cohmap command each node runs: `run` (also when the words after --
+ * start with an option) or an experiment, as a command of its own in
+ * *storage (the command table is not imported here: it lists fleet). */
+static const struct command *node_command(int argc, char **argv, int *skip,
+					  struct command *storage)
 {
-	const struct command *c = argc > 0 ? command_find(argv[0]) : NULL;
-	*skip = c != NULL;
-	if (c == NULL)
+	*skip = 0;
+	if (argc == 0 || argv[0][0] == '-')
 		return &command_run;
-	return c == &command_run || c->experiment ? c : NULL;
+	*skip = 1;
+	if (strcmp(argv[0], command_run.name) == 0)
+		return &command_run;
+	for (int i = 0; i < experiment_count; i++)
+		if (strcmp(experiment_registry[i]->name, argv[0]) == 0) {
+			*storage = (struct command){ .name = experiment_registry[i]->name,
+						     .experiment = experiment_registry[i] };
+			return storage;
+		}
+	return NULL;
+}
+
+/* Runs the parsed command c with o (no positional arguments). */
+static int run_parsed(const struct command *c, struct options *o)
+{
+	if (c->experiment == NULL)
+		return c->run(c, o, 0, NULL);
+	const struct experiment *list[] = { c->experiment };
+	void *settings[] = { o->settings };
+	return run_experiments(c->name, o, list, settings, 1, 0);
 }
 
 /* Parses the node's command line here, before anything is submitted, so a
@@ -63,7 +83,8 @@ static const struct command *node_command(int argc, char **argv, int *skip)
 static int check_node_command(const char *cmd, int argc, char **argv)
 {
 	int skip;
-	const struct command *c = node_command(argc, argv, &skip);
+	struct command storage;
+	const struct command *c = node_command(argc, argv, &skip, &storage);
 	if (c == NULL) {
 		fprintf(stderr, "cohmap %s: '%s' is no measuring command (run, or an experiment: see "
 				"cohmap --help)\n", cmd, argv[0]);
@@ -284,7 +305,8 @@ int fleet_node(const char *cmd, const char *dir, int argc, char **argv)
 	snprintf(out, sizeof out, "%s/%s-%s", dir, node, stamp);
 
 	int skip;
-	const struct command *c = node_command(argc, argv, &skip);
+	struct command storage;
+	const struct command *c = node_command(argc, argv, &skip, &storage);
 	if (c == NULL) {
 		fprintf(stderr, "cohmap %s: '%s' is no measuring command\n", cmd, argv[0]);
 		return EXIT_USAGE;
@@ -308,7 +330,12 @@ int fleet_node(const char *cmd, const char *dir, int argc, char **argv)
 	}
 	o.command_argc = n + 4;
 	o.command_argv = args;
-	rc = c->run(c, &o, n + 3 - first, args + 1 + first);
+	if (first < n + 3) {
+		fprintf(stderr, "cohmap %s: unexpected argument '%s'\n", cmd, args[1 + first]);
+		rc = EXIT_USAGE;
+	} else {
+		rc = run_parsed(c, &o);
+	}
 	free(o.settings);
 	free(args);
 	return rc;
