@@ -6,7 +6,7 @@ DEB_PACKAGES = build-essential pkg-config likwid libpapi-dev gnuplot-nox \
                libnuma-dev libcmocka-dev libjansson-dev \
                chromium libpng-dev man-db \
                qemu-system-x86 busybox-static cpio jq clang libclang-rt-dev cppcheck clang-tidy \
-               stress-ng
+               stress-ng slurmctld slurmd slurm-client munge
 
 PREFIX  ?= /usr/local
 CC      ?= gcc
@@ -221,6 +221,14 @@ fuzz-smoke:
 lint:
 	tests/lint.sh
 
+# cohmap fleet against a real Slurm: munged, slurmctld and one slurmd per
+# node name on this host from a temporary directory, a short fleet run, the
+# merged report checked, every daemon stopped (tests/slurm.sh).
+.PHONY: check-slurm
+check-slurm: cohmap
+	@if command -v slurmctld >/dev/null 2>&1; then tests/slurm.sh ./cohmap; \
+	else echo "check-slurm: skipped: slurmctld is not installed (make deps installs slurm-wlm and munge)"; fi
+
 # check-vm only where QEMU is (make deps installs it).
 CHECK_VM := $(if $(shell command -v qemu-system-x86_64 2>/dev/null),check-vm check-vm-large)
 
@@ -232,7 +240,7 @@ imports: cohmap
 
 check: deps
 	@$(MAKE) --no-print-directory cohmap imports unit cli e2e hygiene report docs-check install-check \
-	        faults fuzz-smoke $(CHECK_VM)
+	        faults fuzz-smoke check-slurm $(CHECK_VM)
 
 # make check on a loaded machine (tests/check-loaded.sh): CHECK_LOADED_RUNS full
 # runs of make check in a row beside stress-ng (--cpu 2 --vm 1 --vm-bytes 4G)

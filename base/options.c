@@ -58,6 +58,12 @@ static const struct option_def option_table[] = {
 	  "write the per-pair cost the probe measured to FILE", AT(save_cost) },
 	{ "probe", 0, OPT_DOUBLE, "S", "2", 0.1, 60,
 	  "measure probe pairs on this machine for about S seconds", AT(probe_s) },
+	{ "fleet", 0, OPT_STRING, "DIR", NULL, 0, 0,
+	  "fleet submit: the shared fleet directory (default: results/fleet-<UTC time>)", AT(fleet) },
+	{ "no-wait", 0, OPT_FLAG, NULL, NULL, 0, 0,
+	  "fleet submit: return once the job is queued (then fleet status, fleet report)", AT(no_wait) },
+	{ "threshold", 0, OPT_DOUBLE, "Z", "3.5", 0.5, 1000,
+	  "fleet report: flag a node whose robust z-score (median/MAD) is beyond +-Z", AT(threshold) },
 	{ "quiet", 'q', OPT_FLAG, NULL, NULL, 0, 0, "no progress bar and no summary table", AT(quiet) },
 	{ "help", 'h', OPT_FLAG, NULL, NULL, 0, 0, "show this help", AT(help) },
 

@@ -34,6 +34,9 @@ struct options {
 	const char *cost;
 	const char *save_cost;
 	double probe_s;
+	const char *fleet;
+	bool no_wait;
+	double threshold;
 	bool quiet;
 	bool help;
 	/* the command's experiment's own settings (NULL for other commands) */

@@ -5,6 +5,7 @@
 #ifndef COHMAP_COMMANDS_H
 #define COHMAP_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "base/options.h"
@@ -20,6 +21,10 @@ struct command {
 	/* A measuring command: summary, examples and its own options come from
 	 * the experiment's descriptor. */
 	const struct experiment *experiment;
+	/* The command reads its own arguments (main still answers --help):
+	 * `fleet submit` passes sbatch's options, which no table here knows,
+	 * through to sbatch. */
+	bool own_arguments;
 };
 
 /* The tools, in --help order after the experiments. */
@@ -29,6 +34,7 @@ struct command {
 	X(plot)         \
 	X(report)       \
 	X(compare)      \
+	X(fleet)        \
 	X(list)
 
 #define DECLARE_COMMAND(name) extern const struct command command_##name;

@@ -36,7 +36,7 @@ static const struct member tool[] = {
 static const struct member machine[] = {
 	FIELD("host", STRING), FIELD("cpu_model", STRING), FIELD("vendor", STRING),
 	FIELD("family", INTEGER), FIELD("model", INTEGER), FIELD("stepping", INTEGER),
-	FIELD("kernel", STRING), FIELD("architecture", STRING), FIELD("governor", STRING),
+	FIELD("microcode", STRING), FIELD("kernel", STRING), FIELD("architecture", STRING), FIELD("governor", STRING),
 	FIELD("smt", STRING), FIELD("hypervisor", STRING), FIELD("line_size", INTEGER), END,
 };
 static const struct member clock_members[] = {

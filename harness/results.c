@@ -189,22 +189,45 @@ static void hypervisor_name(char *buf, size_t size)
 }
 #endif
 
+/* The microcode revision of CPU 0 from /proc/cpuinfo ("0xa201016"): a
+ * fleet's nodes of one model that differ in it are not the same machine.
+ * "unknown" where the kernel does not say (some hypervisors, non-x86). */
+static void microcode_revision(char *buf, size_t size)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	snprintf(buf, size, "unknown");
+	while (f && fgets(line, sizeof line, f)) {
+		const char *colon = strchr(line, ':');
+		if (strncmp(line, "microcode", 9) != 0 || colon == NULL)
+			continue;
+		colon++;
+		colon += strspn(colon, " \t");
+		snprintf(buf, size, "%.*s", (int)strcspn(colon, "\n"), colon);
+		break;
+	}
+	if (f)
+		fclose(f);
+}
+
 json_t *machine_description(const struct topology *t)
 {
 	struct utsname u;
-	char host[64] = "", governor[64], smt[16], hv[32];
+	char host[64] = "", governor[64], smt[16], hv[32], microcode[64];
 	uname(&u);
 	gethostname(host, sizeof host - 1);
 	hypervisor_name(hv, sizeof hv);
+	microcode_revision(microcode, sizeof microcode);
 	if (!read_line_of("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", governor, sizeof governor))
 		snprintf(governor, sizeof governor, "unknown (no cpufreq)");
 	if (!read_line_of("/sys/devices/system/cpu/smt/active", smt, sizeof smt))
 		snprintf(smt, sizeof smt, "unknown");
 	else
 		snprintf(smt, sizeof smt, "%s", strcmp(smt, "1") == 0 ? "on" : "off");
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:i}",
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
 			 "host", host, "cpu_model", t->cpu_model, "vendor", t->vendor,
 			 "family", t->family, "model", t->model, "stepping", t->stepping,
+			 "microcode", microcode,
 			 "kernel", u.release, "architecture", u.machine, "governor", governor,
 			 "smt", smt, "hypervisor", hv, "line_size", t->line_size);
 }
