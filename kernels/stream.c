@@ -14,9 +14,12 @@
 /* Each plain loop is built for the widest vectors this CPU has (the dynamic
  * loader picks the clone, as it does for libc's memcpy), so the same-core
  * baseline shows what one core can move, not what the x86-64 baseline ISA
- * allows. stream_vector_isa() names the clone that runs. */
+ * allows. The clones follow likwid-bench's kernel widths (copy_avx512,
+ * copy_avx, copy_sse), so bench/bandwidth-vs-likwid compares like with like:
+ * "avx" gives 256-bit moves to a CPU with AVX but no AVX2 (its integer adds
+ * stay 128-bit). stream_vector_isa() names the clone that runs. */
 #ifdef STREAM_X86
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "avx", "default")))
 #else
 #define VECTOR_CLONES
 #endif
@@ -204,6 +207,8 @@ const char *stream_vector_isa(void)
 		return "avx512f";
 	if (__builtin_cpu_supports("avx2"))
 		return "avx2";
+	if (__builtin_cpu_supports("avx"))
+		return "avx";
 	return "x86-64 baseline (sse2)";
 #else
 	return "the compiler's default";
