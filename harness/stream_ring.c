@@ -68,6 +68,7 @@ struct ring_session {
 	long nsamples;
 	unsigned long passes;
 	uint64_t chunks;
+	uint64_t elements_checked; /* compared with the pattern, timed or after (checked_pct) */
 	int failure;              /* kernel_status of the first failure */
 	bool wrong_data;
 	char detail[ERRLEN];
@@ -329,6 +330,7 @@ static int consume(struct ring_session *s, struct consumer_state *c, uint64_t n)
 				return wrong_chunk(s, seq, "the sequence number", seq_of(s, chunk[0]), seq);
 			if (sum != stream_expected_sum(tag, elems))
 				return wrong_chunk(s, seq, "the checksum", sum, stream_expected_sum(tag, elems));
+			s->elements_checked += elems; /* the sum covers every element */
 		} else {
 			/* The first and last element name the chunk: a stale,
 			 * misnumbered or half-published chunk fails here; the
@@ -339,6 +341,7 @@ static int consume(struct ring_session *s, struct consumer_state *c, uint64_t n)
 				return wrong_chunk(s, seq, "the last element", chunk[elems - 1],
 						   tag + elems - 1);
 			k->copy(c->priv + ((seq - 1) % s->nslots) * elems, chunk, elems);
+			s->elements_checked += 2;
 		}
 		atomic_store_explicit(consumed, seq, memory_order_release);
 		c->seq = seq;
@@ -431,6 +434,8 @@ static int verify_copy(struct ring_session *s, const uint64_t *priv, uint64_t la
 				    (unsigned long long)seq, slot, s->job.cpu_a, bad,
 				    (unsigned long long)chunk[bad],
 				    (unsigned long long)(chunk_tag(s, seq) + bad));
+		/* Its first and last element were counted when it was consumed. */
+		s->elements_checked += s->chunk_elems - 2;
 		atomic_fetch_add_explicit(heartbeat(s), 1, memory_order_relaxed);
 	}
 	return KERNEL_OK;
@@ -490,6 +495,8 @@ static int same_core_window(struct ring_session *s, void *arg, unsigned long pas
 				    "wrong data: checksum %#llx, expected %#llx", (unsigned long long)sum,
 				    (unsigned long long)st->expected_sum);
 		}
+		if (k->op == STREAM_READ)
+			s->elements_checked += total;
 		s->chunks += s->nslots;
 	}
 	return KERNEL_OK;
@@ -521,6 +528,7 @@ static int same_core_role(void *arg)
 				  "wrong data: the copy of chunk %llu differs at element %zu: %#llx, expected %#llx",
 				  (unsigned long long)seq, bad, (unsigned long long)copy[bad],
 				  (unsigned long long)(chunk_tag(s, seq) + bad));
+		s->elements_checked += s->chunk_elems;
 	}
 	return rc;
 }
@@ -578,7 +586,7 @@ void ring_measure(const struct ring_job *job, const struct measure_options *o,
 		  struct ring_pool *pool, struct ring_result *out)
 {
 	*out = (struct ring_result){ .status = PAIR_FAILED, .home_node = -1,
-				     .pages_on_home_pct = NAN };
+				     .pages_on_home_pct = NAN, .checked_pct = NAN };
 	struct ring_pool own = { .ring_node = -1, .priv_node = -1 };
 	bool copies = job->consumer->op == STREAM_COPY;
 	size_t stride = 2 * o->line_size, offset = ring_offset(o);
@@ -661,6 +669,9 @@ void ring_measure(const struct ring_job *job, const struct measure_options *o,
 			break;
 		}
 		summarize(samples(s), s->nsamples, &out->gbps);
+		out->checked_pct = s->chunks ? 100.0 * (double)s->elements_checked /
+						       ((double)s->chunks * (double)s->chunk_elems)
+					     : NAN;
 		out->status = PAIR_OK;
 		break;
 	}

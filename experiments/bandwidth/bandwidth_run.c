@@ -34,7 +34,7 @@
 static const char *const bandwidth_columns[] = {
 	"series", "producer", "consumer", "agents", "cpu_a", "cpu_b", "pair_class",
 	"buffer_bytes", "chunk_bytes", "home_node", "pages_on_home_pct", "status", "samples",
-	"passes_per_sample", "read_bytes_per_element", "written_bytes_per_element", "min_gbps",
+	"passes_per_sample", "checked_pct", "read_bytes_per_element", "written_bytes_per_element", "min_gbps",
 	"p10_gbps", "median_gbps", "p90_gbps", "max_gbps", "mean_gbps", "stddev_gbps",
 	"ci95_low_gbps", "ci95_high_gbps", "traffic_median_gbps", "reason",
 };
@@ -440,6 +440,7 @@ static int write_row(struct csv_writer *w, const struct run *r, const struct ban
 	snprintf(cells[c++], ERRLEN, "%s", ok ? "ok" : m->wrong_data ? "wrong_data" : "failed");
 	snprintf(cells[c++], ERRLEN, "%ld", ok ? s->n : 0);
 	snprintf(cells[c++], ERRLEN, "%lu", m->passes_per_sample);
+	format_number(cells[c++], ERRLEN, ok ? m->checked_pct : NAN);
 	snprintf(cells[c++], ERRLEN, "%u", k->read_bytes);
 	snprintf(cells[c++], ERRLEN, "%u", k->written_bytes);
 	for (size_t i = 0; i < ARRAY_SIZE(values); i++)
@@ -541,6 +542,12 @@ static json_t *plan_description(const struct bandwidth_plan *p)
 									      : "median (median_gbps)",
 			      "values", "GB/s (1e9 bytes/s) seen by the consumer: buffer bytes it consumed / time",
 			      "vector_isa", stream_vector_isa());
+	json_object_set_new(d, "data_check", json_string(
+		"read: every chunk's sum (the kernel's own result, no extra load) and sequence number, "
+		"in the timed windows; copies: the sequence number and last element of every chunk in "
+		"the windows, every element of the last copy through each ring slot after the timing "
+		"(same core: the whole copy, after the timing); checked_pct in bandwidth.csv: the share "
+		"of consumed elements compared"));
 	json_object_set_new(d, "memory_available_bytes", json_integer(p->memory_available));
 	json_object_set_new(d, "memory_needed_bytes", json_integer((json_int_t)p->memory_needed));
 	if (p->sizes_note[0])

@@ -228,6 +228,18 @@ static void the_ring_streams_between_two_cpus_and_on_one(void **state)
 			/* Whole passes: the chunks consumed are a multiple of the slots. */
 			assert_int_equal(r.chunks_consumed % (j.buffer_bytes / j.chunk_bytes), 0);
 			assert_true(r.passes_per_sample >= 1);
+			/* The data check's coverage, from what it compared: a read
+			 * checks every element by its sum; a copy checks the last copy
+			 * through each slot in full (after the timing) and, between
+			 * CPUs, two elements of every chunk as it arrives. */
+			double slots = (double)(j.buffer_bytes / j.chunk_bytes);
+			double elems = (double)(j.chunk_bytes / sizeof(uint64_t));
+			double chunks = (double)r.chunks_consumed, want = 100;
+			if (consumers[k]->op == STREAM_COPY)
+				want = j.cpu_a == j.cpu_b
+					       ? 100 * slots / chunks
+					       : 100 * (2 * chunks + slots * (elems - 2)) / (chunks * elems);
+			assert_float_equal(r.checked_pct, want, 1e-9);
 		}
 	}
 	ring_pool_release(&pool);
