@@ -9,6 +9,7 @@
 #include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"
 #include "experiments/latency/latency_model.h"
+#include "experiments/latency/latency_table.h"
 #include "experiments/latency/line_plan.h"
 #include "base/shuffle.h"
 
@@ -74,11 +75,17 @@ static void describe(struct run *r, const struct latency_plan *p, const struct j
 			 lo, pair_class_name(nearest), hi, pair_class_name(farthest));
 	free(scratch);
 
-	char names[64][80];
-	const char *plots[65] = { NULL };
-	for (int k = 0; plotted && k < p->nkernels && k < 64; k++) {
-		snprintf(names[k], sizeof names[k], "latency-%s.png", p->kernels[k]->name);
-		plots[k] = names[k];
+	char names[128][80];
+	const char *plots[129] = { NULL };
+	for (int k = 0, n = 0; plotted && k < p->nkernels && k < 64; k++) {
+		snprintf(names[n], sizeof names[n], "latency-%s.png", p->kernels[k]->name);
+		plots[n] = names[n];
+		n++;
+		if (p->lines > 1) { /* one panel per home node of the lines */
+			snprintf(names[n], sizeof names[n], "latency-%s-homes.png", p->kernels[k]->name);
+			plots[n] = names[n];
+			n++;
+		}
 	}
 	/* --parallel: what measuring side by side did, per class. */
 	json_t *classes = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
@@ -146,10 +153,11 @@ static void print_expected_vs_measured(const struct latency_plan *p, const struc
 static void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
 			  const struct outcome *results, long njobs)
 {
-	printf("\none-way latency [ns]: per pair the median of its samples; per class the "
-	       "min / median / max over pairs\n");
-	printf("%-12s %-13s %6s %9s %9s %9s  %s\n", "kernel", "class", "pairs", "min", "median",
-	       "max", "");
+	bool lines = p->lines > 1;
+	printf("\none-way latency [ns]: per pair%s the median of its samples; per class the "
+	       "min / median / max over %s\n", lines ? " and line" : "", lines ? "pairs x lines" : "pairs");
+	printf("%-12s %-13s %6s %9s %9s %9s  %s\n", "kernel", "class", lines ? "lines" : "pairs", "min",
+	       "median", "max", "");
 	double *values = malloc((size_t)(njobs ? njobs : 1) * sizeof *values);
 	if (values == NULL)
 		return;
@@ -179,6 +187,46 @@ static void print_summary(const struct run *r, const struct latency_plan *p, con
 		}
 	}
 	free(values);
+}
+
+/* --lines: per kernel and class, the spread across the lines (read back
+ * from latency.csv, as the report does), and the pairs that depend on the
+ * address by more than the CI. */
+static void print_line_spread(const struct run *r, const struct latency_plan *p)
+{
+	struct latency_table lt;
+	char err[ERRLEN];
+	if (p->lines < 2)
+		return;
+	if (latency_table_read(r->dir, "median_ns", &r->topology, &lt, err) != 0) {
+		fprintf(stderr, "cohmap: no spread by address: %s\n", err);
+		return;
+	}
+	printf("\nwhere the line lives [ns]: per line the median over the class's pairs; min / median "
+	       "/ max across the %d lines; widest: one pair's dearest minus cheapest line; flagged: "
+	       "pairs whose lines' 95%% CIs do not overlap\n", p->lines);
+	printf("%-12s %-13s %6s %9s %9s %9s %9s %8s\n", "kernel", "class", "pairs", "min", "median",
+	       "max", "widest", "flagged");
+	for (int k = 0; k < lt.nkernels; k++)
+		for (int c = 0; c < PAIR_CLASS_COUNT; c++) {
+			struct line_spread sp;
+			if (latency_line_spread(&lt, k, c, &sp) > 0)
+				printf("%-12s %-13s %6d %9.1f %9.1f %9.1f %9.1f %8d\n", lt.kernels[k],
+				       pair_class_name(c), sp.pairs, sp.line_min, sp.line_median,
+				       sp.line_max, sp.widest, sp.flagged);
+		}
+	for (int i = 0, shown = 0; i < lt.npairs && shown < 10; i++) {
+		const struct latency_line *lo, *hi;
+		if (!latency_pair_address_dependent(&lt, i, &lo, &hi))
+			continue;
+		const struct latency_pair *pair = &lt.pairs[i];
+		printf("%s %s %d->%d: line %d (class %d, node %d) %.1f ns [%.1f-%.1f], line %d (class %d, "
+		       "node %d) %.1f ns [%.1f-%.1f]\n", shown++ ? "       " : "flagged:",
+		       lt.kernels[pair->kernel], pair->cpu_a, pair->cpu_b, lo->line, lo->address_class,
+		       lo->home_node, lo->value, lo->ci95_low, lo->ci95_high, hi->line,
+		       hi->address_class, hi->home_node, hi->value, hi->ci95_low, hi->ci95_high);
+	}
+	latency_table_free(&lt);
 }
 
 static json_t *plan_description(const struct latency_plan *p)
@@ -507,6 +555,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	json_object_set_new(experiment, "status", json_string("complete"));
 	if (!r->quiet) {
 		print_summary(r, p, jobs, results, njobs);
+		print_line_spread(r, p);
 		print_expected_vs_measured(p, jobs, results, njobs, event_reasons);
 	}
 	exit_code = failed == njobs ? EXIT_RUNTIME : EXIT_DONE;
@@ -524,6 +573,9 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 		for (int k = 0; k < p->nkernels; k++)
 			printf("%s %s/latency-%s.png\n", k == 0 ? "\nheatmaps:" : "         ",
 			       r->dir, p->kernels[k]->name);
+		for (int k = 0; k < p->nkernels && p->lines > 1; k++)
+			printf("          %s/latency-%s-homes.png (one panel per home node)\n", r->dir,
+			       p->kernels[k]->name);
 	}
 	describe(r, p, jobs, results, njobs, plotted);
 out:
