@@ -12,8 +12,8 @@
 #           name pngcairo.
 #   vars    optional. gnuplot commands loaded first: `ncpus`, `nhomes`,
 #           `homes` (the node of each data set, "0 1 2 3"), `maintitle`,
-#           `cbmin`, `cbmax`, tick labels and socket / L3 borders (`set arrow
-#           ... as 1` / `as 2`), axis and colour-bar labels.
+#           `cbtext` (what the colour is), `cbmin`, `cbmax`, tick labels and
+#           socket / L3 borders (`set arrow ... as 1` / `as 2`), axis labels.
 #   size    optional. Width of one panel in pixels; default as heatmap.gp's
 #           image, at most 800.
 #
@@ -30,7 +30,9 @@ set style arrow 1 nohead front linewidth 3 linecolor rgb "black"
 set style arrow 2 nohead front linewidth 1.5 linecolor rgb "black" dashtype (5,3)
 set xlabel "responder (index in topology order)"
 set ylabel "initiator (index in topology order)"
-set cblabel "one-way latency [ns]"
+# The colour bars carry no label: beside each panel it would run into the
+# next panel's axis; what the colour is goes under the title (cbtext).
+cbtext = "colour: one-way latency [ns]"
 maintitle = "core-to-core latency by the line's home node"
 
 if (exists("vars")) { load vars }
@@ -62,7 +64,8 @@ if (!exists("size")) {
 }
 values = (ncpus <= 16)
 svg = strlen(out) >= 4 && out[strlen(out) - 3:] eq ".svg"
-width = cols * (size + 40)
+# At least 900 px wide: the title names the kernel and the CPU model.
+width = cols * (size + 40) < 900 ? 900 : cols * (size + 40)
 height = rows * size + 60
 if (svg) {
 	set terminal svg size width, height dynamic noenhanced font "Sans,11" background rgb "white"
@@ -87,7 +90,8 @@ set object 1 rectangle from graph 0,0 to graph 1,1 behind \
 	fillcolor rgb "#d9d9d9" fillstyle solid 1.0 noborder
 ink(v) = ((v - cbmin) / (cbmax - cbmin) < 0.55) ? 0xffffff : 0x000000
 
-set multiplot layout rows, cols title maintitle
+unset cblabel
+set multiplot layout rows, cols title maintitle . "\n" . cbtext
 do for [i = 0:nhomes - 1] {
 	set title sprintf("lines homed on node %s", word(homes, i + 1))
 	if (values) {

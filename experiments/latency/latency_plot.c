@@ -150,7 +150,7 @@ static int homes_heatmap(const char *dir, const struct topology *t, const struct
 	fputs("maintitle = ", f);
 	plot_put_string(f, title);
 	fprintf(f, "\nset xlabel \"responder CPU\"\nset ylabel \"initiator CPU\"\n"
-		   "set cblabel \"one-way latency, %s of samples [ns]\"\n", stat);
+		   "cbtext = \"colour: one-way latency, %s of samples [ns]\"\n", stat);
 	if (plot_put_axes(f, t, cpus, n, false) < 0) {
 		fclose(f);
 		unlink(tmp);
