@@ -28,10 +28,36 @@
 #include "plots/plot.h"
 
 /* Shuffled so that slow drift (thermal, the host moving vCPUs) spreads over
- * the matrix as noise instead of painting one region of it. */
-static void shuffle_jobs(struct job *jobs, long n, unsigned long seed)
+ * the matrix as noise instead of painting one region of it. With --lines,
+ * the lines of one kernel and pair stay together (jobs holds them as runs of
+ * `lines`), in a shuffled order of their own: they are measured one after
+ * another, so what tells them apart is their address, not the drift of the
+ * minutes between them. Returns -1 when out of memory. */
+static int shuffle_jobs(struct job *jobs, long n, int lines, unsigned long seed)
 {
-	shuffle(jobs, (size_t)n, sizeof *jobs, seed);
+	if (lines <= 1) {
+		shuffle(jobs, (size_t)n, sizeof *jobs, seed);
+		return 0;
+	}
+	long groups = n / lines;
+	long *order = malloc((size_t)(groups ? groups : 1) * sizeof *order);
+	struct job *copy = malloc((size_t)(n ? n : 1) * sizeof *copy);
+	if (order == NULL || copy == NULL) {
+		free(order);
+		free(copy);
+		return -1;
+	}
+	for (long g = 0; g < groups; g++)
+		order[g] = g;
+	shuffle(order, (size_t)groups, sizeof *order, seed);
+	memcpy(copy, jobs, (size_t)n * sizeof *jobs);
+	for (long g = 0; g < groups; g++) {
+		memcpy(&jobs[g * lines], &copy[order[g] * lines], (size_t)lines * sizeof *jobs);
+		shuffle(&jobs[g * lines], (size_t)lines, sizeof *jobs, seed + 1 + (unsigned long)g);
+	}
+	free(order);
+	free(copy);
+	return 0;
 }
 
 /* Median over pairs of the pair medians, for one kernel and class; NAN if none. */
@@ -478,7 +504,10 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 		for (long i = 0; i < npairs; i++)
 			for (int line = 0; line < lines; line++)
 				jobs[njobs++] = (struct job){ p->kernels[k], pairs[i].a, pairs[i].b, line };
-	shuffle_jobs(jobs, njobs, p->seed);
+	if (shuffle_jobs(jobs, njobs, lines, p->seed) != 0) {
+		fprintf(stderr, "cohmap: out of memory for %ld pairs\n", njobs);
+		goto out;
+	}
 	for (long j = 0; j < njobs; j++)
 		results[j].status = PAIR_PENDING;
 	if (numa_available() < 0)
