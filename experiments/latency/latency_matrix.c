@@ -9,7 +9,6 @@
 #include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"
 #include "experiments/latency/latency_model.h"
-#include "experiments/latency/latency_table.h"
 #include "experiments/latency/line_plan.h"
 #include "base/shuffle.h"
 
@@ -149,110 +148,6 @@ static json_t *counters_description(const struct event_request *req)
 	return json_pack("{s:o, s:o, s:s, s:{}, s:s}", "events", events, "columns", columns,
 			 "auto_table_row", req->auto_label, "unavailable", "normalised",
 			 "counts of both agents over the sampled batches / (samples x round trips x handoffs)");
-}
-
-/* What the kernel's protocol model predicts against what the counters say:
- * the sum of the events that count fills from another core, per handoff,
- * averaged over the pairs. */
-static void print_expected_vs_measured(const struct latency_plan *p, const struct job *jobs,
-				       const struct outcome *results, long njobs,
-				       char reasons[MAX_EVENTS][160])
-{
-	struct model_row *rows = calloc((size_t)p->nkernels, sizeof *rows);
-	if (rows == NULL)
-		return;
-	for (int k = 0; k < p->nkernels; k++) {
-		rows[k] = (struct model_row){ .kernel = p->kernels[k]->name,
-					      .expected = p->kernels[k]->cost.fills_per_handoff,
-					      .model = p->kernels[k]->cost.model };
-		for (long j = 0; j < njobs; j++)
-			if (jobs[j].kernel == p->kernels[k] && results[j].status == PAIR_OK) {
-				rows[k].measured_sum += results[j].fills_per_handoff; /* NAN spreads: NA */
-				rows[k].n++;
-			}
-	}
-	counters_print_model(&p->events, "handoff", 12, rows, p->nkernels, reasons);
-	free(rows);
-}
-
-/* Per kernel and pair class: min / median / max of the pair medians. */
-static void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
-			  const struct outcome *results, long njobs)
-{
-	bool lines = p->lines > 1;
-	printf("\none-way latency [ns]: per pair%s the median of its samples; per class the "
-	       "min / median / max over %s\n", lines ? " and line" : "", lines ? "pairs x lines" : "pairs");
-	printf("%-12s %-13s %6s %9s %9s %9s  %s\n", "kernel", "class", lines ? "lines" : "pairs", "min",
-	       "median", "max", "");
-	double *values = malloc((size_t)(njobs ? njobs : 1) * sizeof *values);
-	if (values == NULL)
-		return;
-	for (int k = 0; k < p->nkernels; k++) {
-		for (int c = 0; c < PAIR_CLASS_COUNT; c++) {
-			long n = 0, failed = 0;
-			for (long j = 0; j < njobs; j++) {
-				if (jobs[j].kernel != p->kernels[k] ||
-				    (int)topology_pair_class(&r->topology, jobs[j].cpu_a, jobs[j].cpu_b) != c)
-					continue;
-				if (results[j].status == PAIR_OK)
-					values[n++] = results[j].median_ns;
-				else if (results[j].status == PAIR_FAILED)
-					failed++;
-			}
-			if (n + failed == 0)
-				continue;
-			struct summary s = { 0 };
-			if (n > 0)
-				summarize(values, n, &s);
-			char note[64] = "";
-			if (failed)
-				snprintf(note, sizeof note, "(%ld failed)", failed);
-			printf("%-12s %-13s %6ld %9.1f %9.1f %9.1f  %s\n", p->kernels[k]->name,
-			       pair_class_name(c), n, n ? s.min : NAN, n ? s.median : NAN,
-			       n ? s.max : NAN, note);
-		}
-	}
-	free(values);
-}
-
-/* --lines: per kernel and class, the spread across the lines (read back
- * from latency.csv, as the report does), and the pairs that depend on the
- * address by more than the CI. */
-static void print_line_spread(const struct run *r, const struct latency_plan *p)
-{
-	struct latency_table lt;
-	char err[ERRLEN];
-	if (p->lines < 2)
-		return;
-	if (latency_table_read(r->dir, "median_ns", &r->topology, &lt, err) != 0) {
-		fprintf(stderr, "cohmap: no spread by address: %s\n", err);
-		return;
-	}
-	printf("\nwhere the line lives [ns]: per line the median over the class's pairs; min / median "
-	       "/ max across the %d lines; widest: one pair's dearest minus cheapest line; flagged: "
-	       "pairs whose lines' 95%% CIs do not overlap\n", p->lines);
-	printf("%-12s %-13s %6s %9s %9s %9s %9s %8s\n", "kernel", "class", "pairs", "min", "median",
-	       "max", "widest", "flagged");
-	for (int k = 0; k < lt.nkernels; k++)
-		for (int c = 0; c < PAIR_CLASS_COUNT; c++) {
-			struct line_spread sp;
-			if (latency_line_spread(&lt, k, c, &sp) > 0)
-				printf("%-12s %-13s %6d %9.1f %9.1f %9.1f %9.1f %8d\n", lt.kernels[k],
-				       pair_class_name(c), sp.pairs, sp.line_min, sp.line_median,
-				       sp.line_max, sp.widest, sp.flagged);
-		}
-	for (int i = 0, shown = 0; i < lt.npairs && shown < 10; i++) {
-		const struct latency_line *lo, *hi;
-		if (!latency_pair_address_dependent(&lt, i, &lo, &hi))
-			continue;
-		const struct latency_pair *pair = &lt.pairs[i];
-		printf("%s %s %d->%d: line %d (class %d, node %d) %.1f ns [%.1f-%.1f], line %d (class %d, "
-		       "node %d) %.1f ns [%.1f-%.1f]\n", shown++ ? "       " : "flagged:",
-		       lt.kernels[pair->kernel], pair->cpu_a, pair->cpu_b, lo->line, lo->address_class,
-		       lo->home_node, lo->value, lo->ci95_low, lo->ci95_high, hi->line,
-		       hi->address_class, hi->home_node, hi->value, hi->ci95_low, hi->ci95_high);
-	}
-	latency_table_free(&lt);
 }
 
 static json_t *plan_description(const struct latency_plan *p)

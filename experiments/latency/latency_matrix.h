@@ -87,4 +87,14 @@ void matrix_between(struct matrix *m);
  * disjoint pairs. Returns 0, -1 when latency.csv could not be written. */
 int latency_parallel(struct matrix *m);
 
+/* What a complete run prints (latency_summary.c): per kernel and class the
+ * min / median / max over the pairs; the counters against each kernel's
+ * protocol model; with --lines, the spread by address and the flagged pairs. */
+void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
+		   const struct outcome *results, long njobs);
+void print_expected_vs_measured(const struct latency_plan *p, const struct job *jobs,
+				const struct outcome *results, long njobs,
+				char reasons[MAX_EVENTS][160]);
+void print_line_spread(const struct run *r, const struct latency_plan *p);
+
 #endif
