@@ -299,6 +299,64 @@ static void machine(FILE *f, const char *dir, const json_t *meta)
 
 /* ---- experiments ---- */
 
+/* --lines: how much the line's address moves each class, and the pairs it
+ * moves by more than the CI. */
+static void latency_lines(FILE *f, const struct latency_table *lt, const int *order)
+{
+	fprintf(f, "<h3>Where the line lives: spread by address [ns]</h3>\n<p class=\"files\">Each "
+		   "pair was measured on up to %d cache lines, each in its own page, homed on the NUMA "
+		   "nodes in turn and at a different address class (its position in the page). Per "
+		   "class: for each line the median over the pairs, then the min / median / max of "
+		   "these across the lines; the widest spread of one pair (its dearest line minus its "
+		   "cheapest); and the pairs whose cost depends on the address by more than the CI "
+		   "(the 95%% CIs of two of its lines do not overlap).</p>\n<div class=\"scroll\">"
+		   "<table>\n<tr><th>kernel</th><th>pair class</th><th>pairs</th><th>lines</th>"
+		   "<th>min</th><th>median</th><th>max</th><th>widest pair</th><th>depends on address"
+		   "</th></tr>\n", lt->max_lines);
+	for (int n = 0; n < lt->nkernels; n++)
+		for (int c = 0, k = order[n]; c < PAIR_CLASS_COUNT; c++) {
+			struct line_spread sp;
+			if (latency_line_spread(lt, k, c, &sp) <= 0)
+				continue;
+			fputs("<tr><td><code>", f);
+			html_text(f, lt->kernels[k]);
+			fputs("</code></td><td>", f);
+			html_text(f, pair_class_name(c));
+			fprintf(f, "</td><td class=\"n\">%d</td><td class=\"n\">%d</td>", sp.pairs, sp.lines);
+			html_number_cell(f, sp.line_min, 1);
+			html_number_cell(f, sp.line_median, 1);
+			html_number_cell(f, sp.line_max, 1);
+			html_number_cell(f, sp.widest, 1);
+			fprintf(f, "<td class=\"n\">%d</td></tr>\n", sp.flagged);
+		}
+	fputs("</table></div>\n", f);
+	int shown = 0, flagged = 0;
+	for (int i = 0; i < lt->npairs; i++) {
+		const struct latency_line *lo, *hi;
+		if (!latency_pair_address_dependent(lt, i, &lo, &hi))
+			continue;
+		if (flagged++ == 0)
+			fputs("<p class=\"files\">Pairs whose cost depends on the address (cheapest and "
+			      "dearest line, median [95% CI], line index / address class / home node):</p>\n<ul>\n", f);
+		if (shown >= 20)
+			continue;
+		shown++;
+		const struct latency_pair *p = &lt->pairs[i];
+		fputs("<li><code>", f);
+		html_text(f, lt->kernels[p->kernel]);
+		fprintf(f, "</code> %d&rarr;%d: %.1f [%.1f-%.1f] ns (line %d / class %d / node %d) against "
+			   "%.1f [%.1f-%.1f] ns (line %d / class %d / node %d)</li>\n", p->cpu_a, p->cpu_b,
+			lo->value, lo->ci95_low, lo->ci95_high, lo->line, lo->address_class, lo->home_node,
+			hi->value, hi->ci95_low, hi->ci95_high, hi->line, hi->address_class, hi->home_node);
+	}
+	if (flagged > shown)
+		fprintf(f, "<li>... and %d more (latency.csv has every line)</li>\n", flagged - shown);
+	if (flagged)
+		fputs("</ul>\n", f);
+	else
+		fputs("<p class=\"files\">No pair depends on the address by more than the CI.</p>\n", f);
+}
+
 /* The table a reader of the latency heatmaps wants next to them. */
 static void latency_classes(FILE *f, const char *dir, const json_t *e)
 {
@@ -361,11 +419,13 @@ static void latency_classes(FILE *f, const char *dir, const json_t *e)
 			html_number_cell(f, hi, 1);
 			fputs("</tr>\n", f);
 		}
-	free(order);
 	fputs("</table></div>\n", f);
 	if (failed)
 		fprintf(f, "<p class=\"files\">%d pair%s failed (status other than ok in latency.csv; "
 			   "the reason column says why).</p>\n", failed, failed == 1 ? "" : "s");
+	if (order && lt.max_lines > 1)
+		latency_lines(f, &lt, order);
+	free(order);
 	latency_table_free(&lt);
 }
 

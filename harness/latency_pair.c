@@ -341,6 +341,14 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		  const struct measure_options *o, const struct clock_info *clock,
 		  struct pair_measurement *out, char event_reasons[MAX_EVENTS][160])
 {
+	measure_pair_at(k, cpu_a, cpu_b, home_node, 0, o, clock, out, event_reasons);
+}
+
+void measure_pair_at(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
+		     size_t line_offset, const struct measure_options *o,
+		     const struct clock_info *clock, struct pair_measurement *out,
+		     char event_reasons[MAX_EVENTS][160])
+{
 	*out = (struct pair_measurement){ .status = PAIR_FAILED, .home_node = -1 };
 	for (int e = 0; e < MAX_EVENTS; e++)
 		out->per_handoff[e] = NAN;
@@ -348,8 +356,8 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 	size_t kernel_bytes = (size_t)k->shared_lines * stride;
 	long capacity = o->fixed_samples > 0 ? o->fixed_samples : MAX_SAMPLES;
 	size_t session_bytes = (sizeof(struct session) + stride - 1) / stride * stride;
-	size_t size = kernel_bytes + 2 * stride + session_bytes + 2 * (size_t)capacity * sizeof(double) +
-		      2 * (size_t)capacity;
+	size_t size = line_offset + kernel_bytes + 2 * stride + session_bytes +
+		      2 * (size_t)capacity * sizeof(double) + 2 * (size_t)capacity;
 	struct shared_region region;
 	char err[ERRLEN];
 
@@ -359,7 +367,7 @@ void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 	}
 	/* Everything the agents touch lives in the region, not on this stack: an
 	 * abandoned agent may wake up after we have returned. */
-	unsigned char *base = region.base;
+	unsigned char *base = (unsigned char *)region.base + line_offset;
 	struct session *s = (struct session *)(base + kernel_bytes + 2 * stride);
 	*s = (struct session){
 		.kernel = k,

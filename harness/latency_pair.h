@@ -57,5 +57,13 @@ struct pair_measurement {
 void measure_pair(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
 		  const struct measure_options *o, const struct clock_info *clock,
 		  struct pair_measurement *out, char event_reasons[MAX_EVENTS][160]);
+/* The same with the kernel's lines line_offset bytes into the region's first
+ * page (a multiple of the line size; see experiments/latency/line_plan.h):
+ * the region is page-aligned, so this chooses the lines' address bits below
+ * the page size. The meeting point and samples follow the kernel's lines. */
+void measure_pair_at(const struct kernel *k, int cpu_a, int cpu_b, int home_node,
+		     size_t line_offset, const struct measure_options *o,
+		     const struct clock_info *clock, struct pair_measurement *out,
+		     char event_reasons[MAX_EVENTS][160]);
 
 #endif

@@ -47,7 +47,7 @@ code=$?
 check "latency exits 0" test "$code" = 0
 csv=$tmp/run/latency.csv
 check "latency.csv written" test -s "$csv"
-check "header has units in the names" grep -q '^kernel,agents,cpu_a,cpu_b,pair_class,home_node,status,samples,round_trips_per_sample,min_ns,p10_ns,median_ns,p90_ns,mean_ns,stddev_ns,ci95_low_ns,ci95_high_ns,perf_CPU_MIGRATIONS_per_handoff,perf_CONTEXT_SWITCHES_per_handoff,disturbed_samples,reason$' "$csv"
+check "header has units in the names" grep -q '^kernel,agents,cpu_a,cpu_b,pair_class,home_node,status,samples,round_trips_per_sample,min_ns,p10_ns,median_ns,p90_ns,mean_ns,stddev_ns,ci95_low_ns,ci95_high_ns,line,address_class,perf_CPU_MIGRATIONS_per_handoff,perf_CONTEXT_SWITCHES_per_handoff,disturbed_samples,reason$' "$csv"
 for kernel in $("$cohmap" list | awk '$2 == "latency" {print $1}'); do
 	for pair in "0 1" "1 0"; do
 		set -- $pair
@@ -152,6 +152,52 @@ check "all 8 pairs present after resume, each once" \
 	test "$(awk -F, 'NR > 1 && $7 == "ok" {print $1, $3, $4}' "$tmp/par/latency.csv" | sort -u | wc -l)" = 8 -a \
 	"$(($(wc -l <"$tmp/par/latency.csv") - 1))" = 8
 check "the resumed run keeps --parallel" test "$(jq -r .experiments.latency.parallel "$tmp/par/meta.json")" = 1
+
+echo "== --lines: each pair on 4 cache lines, homed on every node, at 4 address classes"
+"$cohmap" latency --watchdog 60 -c 0,1 -k load_store --lines 4 -n 5 --seed 4 -o "$tmp/lines" >"$tmp/lines.out" 2>&1
+check "a --lines 4 run exits 0" test $? = 0
+lcsv=$tmp/lines/latency.csv
+lcol() { awk -F, -v name="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == name) c = i} NR > 1 {print $c}' "$2"; }
+check "2 pairs x 4 lines = 8 ok rows, each (pair, line) once" \
+	test "$(awk -F, 'NR > 1 && $7 == "ok" {print $3, $4, $18}' "$lcsv" | sort -u | wc -l)" = 8 -a \
+	"$(($(wc -l <"$lcsv") - 1))" = 8
+check "lines 0-3, each on both pairs" test "$(lcol line "$lcsv" | sort | uniq -c | awk '{print $1 ":" $2}' | tr '\n' ' ')" = "2:0 2:1 2:2 2:3 "
+check "4 distinct address classes, line 0 at class 0" \
+	test "$(awk -F, 'NR > 1 {print $18 ":" $19}' "$lcsv" | sort -u | wc -l)" = 4 -a \
+	"$(awk -F, 'NR > 1 && $18 == 0 {print $19}' "$lcsv" | sort -u)" = 0
+# The nodes this machine has: every one homes a line (one node here: all on node 0).
+nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | sed 's/.*node//' | sort -n | head -4 | tr '\n' ' ')
+check "the lines' observed home nodes are the machine's nodes ($nodes)" \
+	test "$(lcol home_node "$lcsv" | sort -n -u | tr '\n' ' ')" = "$nodes"
+check "meta.json records --lines 4" test "$(jq -r .experiments.latency.lines "$tmp/lines/meta.json")" = 4
+check "the summary gives the spread by address" grep -q '^where the line lives' "$tmp/lines.out"
+check "a spread row for the pair class" grep -Eq '^load_store +[a-z-]+ +2 ' "$tmp/lines.out"
+check "latency-load_store-homes.png is a PNG" is_png "$tmp/lines/latency-load_store-homes.png"
+check "one data set per home node in the homes .dat" \
+	test "$(grep -c '^# home node' "$tmp/lines/latency-load_store-homes.dat")" = "$(echo $nodes | wc -w)"
+check "the report has the spread table" grep -q 'Where the line lives' "$tmp/lines/index.html"
+check "a --lines 1 run draws no homes figure" test ! -e "$tmp/run/latency-load_store-homes.png"
+# --resume keeps the (pair, line) rows it has: cut to 3 rows, marked interrupted.
+cp -r "$tmp/lines" "$tmp/lines-cut"
+head -4 "$lcsv" >"$tmp/lines-cut/latency.csv"
+jq '.status = "interrupted" | .experiments.latency.status = "interrupted"' "$tmp/lines/meta.json" >"$tmp/lines-cut/meta.json"
+"$cohmap" latency --watchdog 60 --resume "$tmp/lines-cut" -q
+check "a --lines run resumes (exit 0)" test $? = 0
+check "after resume: 8 rows, each (pair, line) once, the first 3 kept" \
+	test "$(awk -F, 'NR > 1 && $7 == "ok" {print $3, $4, $18}' "$tmp/lines-cut/latency.csv" | sort -u | wc -l)" = 8 -a \
+	"$(($(wc -l <"$tmp/lines-cut/latency.csv") - 1))" = 8 -a \
+	"$(head -4 "$tmp/lines-cut/latency.csv")" = "$(head -4 "$lcsv")"
+# A run from before --lines (no line columns, no lines in meta.json) resumes
+# with the new columns: its rows become line 0.
+cp -r "$tmp/lines" "$tmp/lines-old"
+awk -F, 'BEGIN {OFS = ","} NR <= 2 {$18 = $19 = ""; print}' "$lcsv" | sed 's/,,,/,/' >"$tmp/lines-old/latency.csv"
+jq 'del(.experiments.latency.lines) | .status = "interrupted"' "$tmp/lines/meta.json" >"$tmp/lines-old/meta.json"
+"$cohmap" latency --watchdog 60 --resume "$tmp/lines-old" -q
+check "a run from before --lines resumes (exit 0)" test $? = 0
+check "... into the new columns, 2 rows of line 0, the old row kept" \
+	test "$(head -1 "$tmp/lines-old/latency.csv")" = "$(head -1 "$lcsv")" -a \
+	"$(lcol line "$tmp/lines-old/latency.csv" | tr '\n' ' ')" = "0 0 " -a \
+	"$(sed -n 2p "$tmp/lines-old/latency.csv" | cut -d, -f1-17)" = "$(sed -n 2p "$lcsv" | cut -d, -f1-17)"
 
 echo "== counters: software events count, unavailable ones are NA with a reason"
 "$cohmap" latency --watchdog 60 -c 0,1 -k load_store -q -o "$tmp/events" -n 20 --events perf::PAGE-FAULTS,PAPI_TOT_CYC 2>"$tmp/events.err"

@@ -14,8 +14,20 @@
 #include "experiments/latency/latency.h"
 #include "experiments/latency/latency_model.h"
 #include "experiments/latency/latency_plot.h"
+#include "experiments/latency/line_plan.h"
 #include "experiments/latency/pair_schedule.h"
 #include "kernels/registry.h"
+
+/* Its own option: on how many cache lines each pair is measured. */
+struct latency_settings {
+	long lines;
+};
+static const struct option_def latency_options[] = {
+	{ "lines", 0, OPT_LONG, "N", "1", 1, LINES_MAX,
+	  "measure each pair on N cache lines, each in its own page, homed on the NUMA nodes in "
+	  "turn (from --home's) and at a different place in its page (its address class)",
+	  offsetof(struct latency_settings, lines) },
+};
 
 static const char *const latency_shared_options[] = {
 	"cpus", "kernel", "parallel", "home", "pause", "samples", "precision", "time-limit", "sample-us", "watchdog", "stat", "seed", "events", "agents", "output", "topology", "resume", "quiet", "help", NULL,
@@ -77,6 +89,19 @@ int latency_choose_kernels(const char *cmd, const char *list, const struct kerne
 	return n;
 }
 
+/* Room the largest kernel's lines take from their position in the page:
+ * the same for every kernel, so line i has one address class in the whole run. */
+static size_t line_reserve_bytes(size_t line_size)
+{
+	size_t most = 0;
+	for (int i = 0; i < kernel_count; i++) {
+		size_t bytes = (size_t)kernel_registry[i]->shared_lines * 2 * line_size;
+		if (bytes > most)
+			most = bytes;
+	}
+	return most;
+}
+
 static void release(void *arg)
 {
 	struct latency_plan *plan = arg;
@@ -91,7 +116,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		   const struct topology *t, void **out, char *skip_reason)
 {
 	(void)skip_reason;
-	(void)settings;
+	const struct latency_settings *own = settings;
 	const char *parallel = o->parallel;
 	char err[ERRLEN];
 	struct latency_plan *plan = calloc(1, sizeof *plan);
@@ -133,6 +158,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 			goto fail;
 		}
 		plan->measure.events = &plan->events;
+		plan->line_reserve_bytes = line_reserve_bytes(plan->measure.line_size);
 		*out = plan;
 		return EXIT_DONE;
 	}
@@ -149,6 +175,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 		goto fail;
 	}
 	plan->seed = options_seed(o);
+	plan->lines = own ? (int)own->lines : 1;
 	if (events_parse(o->events, t, &plan->events, err) != 0) {
 		fprintf(stderr, "cohmap %s: %s\n", cmd, err);
 		goto fail;
@@ -162,6 +189,7 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	}
 	plan->measure = measure_options_from(o, (enum agent_kind)agents, (size_t)t->line_size);
 	plan->measure.events = &plan->events;
+	plan->line_reserve_bytes = line_reserve_bytes(plan->measure.line_size);
 	*out = plan;
 	return EXIT_DONE;
 fail:
@@ -174,13 +202,16 @@ static int measure(struct run *r, void *arg, double budget_s)
 	struct latency_plan *plan = arg;
 	if (budget_s > 0 && plan->measure.fixed_samples == 0) {
 		struct latency_budget b;
-		latency_budget_plan(budget_s, plan->nkernels, plan->ncpus, plan->measure.time_limit_s,
+		latency_budget_plan(budget_s, plan->nkernels * plan->lines, plan->ncpus, plan->measure.time_limit_s,
 				    plan->resume, &b);
 		plan->measure.time_limit_s = b.time_limit_s;
 		if (b.max_pairs > 0)
 			plan->max_pairs = b.max_pairs;
 	}
-	if (!r->quiet)
+	if (!r->quiet && plan->lines > 1)
+		printf("\nlatency: %d kernels x %d CPUs (%d ordered pairs each) x %d lines\n",
+		       plan->nkernels, plan->ncpus, plan->ncpus * (plan->ncpus - 1), plan->lines);
+	else if (!r->quiet)
 		printf("\nlatency: %d kernels x %d CPUs (%d ordered pairs each)\n", plan->nkernels,
 		       plan->ncpus, plan->ncpus * (plan->ncpus - 1));
 	return latency_experiment(r, plan);
@@ -201,8 +232,12 @@ const struct experiment experiment_latency = {
 		    "  cohmap latency -c 0,1 --agents sysv      # agents as processes sharing SysV shm\n"
 		    "  cohmap latency -c N:0-15 --precision 1 --time-limit 0.5 -o results/quiet-box\n"
 		    "  cohmap latency --resume results/quiet-box   # after Ctrl-C: measure what is missing\n"
-		    "  cohmap latency --parallel auto          # disjoint pairs at once (big machines)\n",
+		    "  cohmap latency --parallel auto          # disjoint pairs at once (big machines)\n"
+		    "  cohmap latency -c 0,1 --lines 4         # 4 lines per pair: home nodes, address classes\n",
 	.shared_options = latency_shared_options,
+	.options = latency_options,
+	.option_count = ARRAY_SIZE(latency_options),
+	.settings_size = sizeof(struct latency_settings),
 	.title = "Core-to-core latency",
 	.shows = "Two agents pinned to two CPUs hand one cache line back and forth. Each cell is the "
 		 "one-way time for the line to travel from the initiator (row) to the responder (column): "

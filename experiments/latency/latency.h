@@ -20,6 +20,8 @@ struct latency_plan {
 	const char *stat;         /* what the heatmap shows */
 	bool resume;              /* keep the ok rows of an existing latency.csv */
 	int parallel;             /* pairs measured at once (--parallel); 0: one after another */
+	int lines;                /* cache lines each pair is measured on (--lines; line_plan.h) */
+	size_t line_reserve_bytes; /* room a kernel's lines need in their page: the largest kernel's */
 	long max_pairs;           /* per kernel; 0: every ordered pair (see experiments/latency/pair_plan.h) */
 	const char *events_option;  /* --events as given (NULL: only disturbance events) */
 	bool owns_events_option;    /* copied from a resumed run's meta.json */

@@ -9,6 +9,7 @@
 #include "experiments/latency/latency_plot.h"
 #include "experiments/latency/pair_plan.h"
 #include "experiments/latency/latency_model.h"
+#include "experiments/latency/line_plan.h"
 #include "base/shuffle.h"
 
 #include <errno.h>
@@ -26,10 +27,36 @@
 #include "plots/plot.h"
 
 /* Shuffled so that slow drift (thermal, the host moving vCPUs) spreads over
- * the matrix as noise instead of painting one region of it. */
-static void shuffle_jobs(struct job *jobs, long n, unsigned long seed)
+ * the matrix as noise instead of painting one region of it. With --lines,
+ * the lines of one kernel and pair stay together (jobs holds them as runs of
+ * `lines`), in a shuffled order of their own: they are measured one after
+ * another, so what tells them apart is their address, not the drift of the
+ * minutes between them. Returns -1 when out of memory. */
+static int shuffle_jobs(struct job *jobs, long n, int lines, unsigned long seed)
 {
-	shuffle(jobs, (size_t)n, sizeof *jobs, seed);
+	if (lines <= 1) {
+		shuffle(jobs, (size_t)n, sizeof *jobs, seed);
+		return 0;
+	}
+	long groups = n / lines;
+	long *order = malloc((size_t)(groups ? groups : 1) * sizeof *order);
+	struct job *copy = malloc((size_t)(n ? n : 1) * sizeof *copy);
+	if (order == NULL || copy == NULL) {
+		free(order);
+		free(copy);
+		return -1;
+	}
+	for (long g = 0; g < groups; g++)
+		order[g] = g;
+	shuffle(order, (size_t)groups, sizeof *order, seed);
+	memcpy(copy, jobs, (size_t)n * sizeof *jobs);
+	for (long g = 0; g < groups; g++) {
+		memcpy(&jobs[g * lines], &copy[order[g] * lines], (size_t)lines * sizeof *jobs);
+		shuffle(&jobs[g * lines], (size_t)lines, sizeof *jobs, seed + 1 + (unsigned long)g);
+	}
+	free(order);
+	free(copy);
+	return 0;
 }
 
 /* Median over pairs of the pair medians, for one kernel and class; NAN if none. */
@@ -73,11 +100,17 @@ static void describe(struct run *r, const struct latency_plan *p, const struct j
 			 lo, pair_class_name(nearest), hi, pair_class_name(farthest));
 	free(scratch);
 
-	char names[64][80];
-	const char *plots[65] = { NULL };
-	for (int k = 0; plotted && k < p->nkernels && k < 64; k++) {
-		snprintf(names[k], sizeof names[k], "latency-%s.png", p->kernels[k]->name);
-		plots[k] = names[k];
+	char names[128][80];
+	const char *plots[129] = { NULL };
+	for (int k = 0, n = 0; plotted && k < p->nkernels && k < 64; k++) {
+		snprintf(names[n], sizeof names[n], "latency-%s.png", p->kernels[k]->name);
+		plots[n] = names[n];
+		n++;
+		if (p->lines > 1) { /* one panel per home node of the lines */
+			snprintf(names[n], sizeof names[n], "latency-%s-homes.png", p->kernels[k]->name);
+			plots[n] = names[n];
+			n++;
+		}
 	}
 	/* --parallel: what measuring side by side did, per class. */
 	json_t *classes = json_object_get(json_object_get(json_object_get(r->meta, "experiments"),
@@ -117,69 +150,6 @@ static json_t *counters_description(const struct event_request *req)
 			 "counts of both agents over the sampled batches / (samples x round trips x handoffs)");
 }
 
-/* What the kernel's protocol model predicts against what the counters say:
- * the sum of the events that count fills from another core, per handoff,
- * averaged over the pairs. */
-static void print_expected_vs_measured(const struct latency_plan *p, const struct job *jobs,
-				       const struct outcome *results, long njobs,
-				       char reasons[MAX_EVENTS][160])
-{
-	struct model_row *rows = calloc((size_t)p->nkernels, sizeof *rows);
-	if (rows == NULL)
-		return;
-	for (int k = 0; k < p->nkernels; k++) {
-		rows[k] = (struct model_row){ .kernel = p->kernels[k]->name,
-					      .expected = p->kernels[k]->cost.fills_per_handoff,
-					      .model = p->kernels[k]->cost.model };
-		for (long j = 0; j < njobs; j++)
-			if (jobs[j].kernel == p->kernels[k] && results[j].status == PAIR_OK) {
-				rows[k].measured_sum += results[j].fills_per_handoff; /* NAN spreads: NA */
-				rows[k].n++;
-			}
-	}
-	counters_print_model(&p->events, "handoff", 12, rows, p->nkernels, reasons);
-	free(rows);
-}
-
-/* Per kernel and pair class: min / median / max of the pair medians. */
-static void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
-			  const struct outcome *results, long njobs)
-{
-	printf("\none-way latency [ns]: per pair the median of its samples; per class the "
-	       "min / median / max over pairs\n");
-	printf("%-12s %-13s %6s %9s %9s %9s  %s\n", "kernel", "class", "pairs", "min", "median",
-	       "max", "");
-	double *values = malloc((size_t)(njobs ? njobs : 1) * sizeof *values);
-	if (values == NULL)
-		return;
-	for (int k = 0; k < p->nkernels; k++) {
-		for (int c = 0; c < PAIR_CLASS_COUNT; c++) {
-			long n = 0, failed = 0;
-			for (long j = 0; j < njobs; j++) {
-				if (jobs[j].kernel != p->kernels[k] ||
-				    (int)topology_pair_class(&r->topology, jobs[j].cpu_a, jobs[j].cpu_b) != c)
-					continue;
-				if (results[j].status == PAIR_OK)
-					values[n++] = results[j].median_ns;
-				else if (results[j].status == PAIR_FAILED)
-					failed++;
-			}
-			if (n + failed == 0)
-				continue;
-			struct summary s = { 0 };
-			if (n > 0)
-				summarize(values, n, &s);
-			char note[64] = "";
-			if (failed)
-				snprintf(note, sizeof note, "(%ld failed)", failed);
-			printf("%-12s %-13s %6ld %9.1f %9.1f %9.1f  %s\n", p->kernels[k]->name,
-			       pair_class_name(c), n, n ? s.min : NAN, n ? s.median : NAN,
-			       n ? s.max : NAN, note);
-		}
-	}
-	free(values);
-}
-
 static json_t *plan_description(const struct latency_plan *p)
 {
 	json_t *kernels = json_array(), *cpus = json_array();
@@ -189,7 +159,7 @@ static json_t *plan_description(const struct latency_plan *p)
 		json_array_append_new(cpus, json_integer(p->cpus[i]));
 	const char *home = p->home == HOME_FIRST ? "first" : p->home == HOME_SECOND ? "second" : "node";
 	const struct measure_options *m = &p->measure;
-	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:I, s:s}",
+	return json_pack("{s:o, s:o, s:s, s:i, s:I, s:s, s:b, s:I, s:f, s:f, s:f, s:f, s:s, s:I, s:I, s:s, s:I, s:s}",
 			 "kernels", kernels, "cpus_topology_order", cpus, "home", home,
 			 "home_node", p->home == HOME_NODE ? p->home_node : -1,
 			 "seed", (json_int_t)p->seed, "agents", agent_kind_name(m->agents),
@@ -199,7 +169,10 @@ static json_t *plan_description(const struct latency_plan *p)
 			 "sample_target_ns", m->sample_target_ns, "watchdog_s", m->watchdog_s,
 			 "statistic_plotted", p->stat, "max_pairs", (json_int_t)p->max_pairs,
 			 "parallel", (json_int_t)p->parallel,
-			 "values", "one-way latency = round trip / 2, in ns");
+			 "values", "one-way latency = round trip / 2, in ns",
+			 "lines", (json_int_t)p->lines,
+			 "address_class", "the line's position in its page, in cache lines "
+			 "(address bits 6-11 with 64-byte lines and 4 KiB pages)");
 }
 
 int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct latency_plan *p,
@@ -250,6 +223,9 @@ int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct 
 	p->max_pairs = (long)json_integer_value(json_object_get(e, "max_pairs"));
 	/* absent before --parallel existed: one pair at a time */
 	p->parallel = (int)json_integer_value(json_object_get(e, "parallel"));
+	/* absent before --lines existed: one line per pair */
+	json_int_t lines = json_integer_value(json_object_get(e, "lines"));
+	p->lines = lines >= 1 && lines <= LINES_MAX ? (int)lines : 1;
 	m->precision = json_number_value(json_object_get(e, "precision"));
 	m->time_limit_s = json_number_value(json_object_get(e, "time_limit_s"));
 	m->sample_target_ns = json_number_value(json_object_get(e, "sample_target_ns"));
@@ -267,15 +243,17 @@ int latency_plan_from_meta(const json_t *meta, const struct topology *t, struct 
 	return 0;
 }
 
-static bool same_job(const struct job *j, const char *kernel, int a, int b)
+static bool same_job(const struct job *j, const char *kernel, int a, int b, int line)
 {
-	return j->cpu_a == a && j->cpu_b == b && strcmp(j->kernel->name, kernel) == 0;
+	return j->cpu_a == a && j->cpu_b == b && j->line == line && strcmp(j->kernel->name, kernel) == 0;
 }
 
 /* For --resume: keeps the ok rows of latency.csv (rewritten atomically without
  * the failed ones, which are measured again) and marks their jobs done, with
- * their statistics, so the summary and plots cover the whole matrix. Returns
- * the number of jobs already done, -1 with a message. */
+ * their statistics, so the summary and plots cover the whole matrix. A run
+ * from before --lines has no line and address_class columns: its rows are
+ * line 0, at class 0, where every line was then. Returns the number of jobs
+ * already done, -1 with a message. */
 static long keep_finished_rows(const char *path, const struct latency_plan *p,
 			       const struct columns *columns, struct job *jobs, struct outcome *results,
 			       long njobs, char *err)
@@ -286,25 +264,31 @@ static long keep_finished_rows(const char *path, const struct latency_plan *p,
 	long kept = 0;
 	size_t cap = 4096, len = 0;
 	char *text = malloc(cap);
-	if (old.ncols != columns->n) {
-		set_error(err, "%s has other columns than this cohmap writes", path);
-		goto fail;
-	}
-	for (int c = 0; c < old.ncols; c++)
-		if (strcmp(old.header[c], columns->names[c]) != 0) {
+	int from[LATENCY_MAX_COLUMNS], found = 0;
+	for (int c = 0; c < columns->n; c++) {
+		from[c] = csv_column(&old, columns->names[c]);
+		found += from[c] >= 0;
+		if (from[c] < 0 && strcmp(columns->names[c], "line") != 0 &&
+		    strcmp(columns->names[c], "address_class") != 0) {
 			set_error(err, "%s has other columns than this cohmap writes", path);
 			goto fail;
 		}
+	}
+	if (found != old.ncols) {
+		set_error(err, "%s has other columns than this cohmap writes", path);
+		goto fail;
+	}
 	for (int row = -1; row < old.nrows && text; row++) {
-		char **cells = row < 0 ? old.header : old.cells[row];
 		if (row >= 0) {
 			const char *status = csv_cell(&old, row, "status");
-			double a, b;
+			double a, b, line = 0;
 			if (!status || strcmp(status, "ok") != 0 || !csv_number(&old, row, "cpu_a", &a) ||
-			    !csv_number(&old, row, "cpu_b", &b))
+			    !csv_number(&old, row, "cpu_b", &b) ||
+			    (csv_column(&old, "line") >= 0 && !csv_number(&old, row, "line", &line)))
 				continue;
 			long j = 0;
-			while (j < njobs && !same_job(&jobs[j], csv_cell(&old, row, "kernel"), (int)a, (int)b))
+			while (j < njobs && !same_job(&jobs[j], csv_cell(&old, row, "kernel"), (int)a, (int)b,
+						      (int)line))
 				j++;
 			if (j == njobs || results[j].status == PAIR_OK)
 				continue; /* not in the plan, or a repeat */
@@ -317,15 +301,17 @@ static long keep_finished_rows(const char *path, const struct latency_plan *p,
 			results[j].status = PAIR_OK;
 			kept++;
 		}
-		for (int c = 0; c < old.ncols; c++) {
-			size_t need = strlen(cells[c]) + 2;
+		for (int c = 0; c < columns->n; c++) {
+			const char *cell = row < 0 ? columns->names[c]
+					 : from[c] >= 0 ? old.cells[row][from[c]] : "0";
+			size_t need = strlen(cell) + 2;
 			if (len + need + 1 > cap) {
 				char *bigger = realloc(text, cap *= 2);
 				if (bigger == NULL)
 					break;
 				text = bigger;
 			}
-			len += (size_t)sprintf(text + len, "%s%s", cells[c], c + 1 < old.ncols ? "," : "\n");
+			len += (size_t)sprintf(text + len, "%s%s", cell, c + 1 < columns->n ? "," : "\n");
 		}
 	}
 	if (text == NULL) {
@@ -351,7 +337,9 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	long npairs = pairs ? pairs_choose(&r->topology, p->cpus, p->ncpus, p->max_pairs, p->seed, pairs,
 					   per_class)
 			    : -1;
-	long planned = (long)p->nkernels * (npairs > 0 ? npairs : 0), njobs = 0, done = 0, failed = 0;
+	int lines = p->lines > 0 ? p->lines : 1;
+	long planned = (long)p->nkernels * lines * (npairs > 0 ? npairs : 0), njobs = 0, done = 0,
+	     failed = 0;
 	struct job *jobs = calloc((size_t)(planned ? planned : 1), sizeof *jobs);
 	struct outcome *results = calloc((size_t)(planned ? planned : 1), sizeof *results);
 	struct csv_writer csv = { .fd = -1 };
@@ -360,6 +348,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	json_t *experiment = p->resume ? json_object_get(experiments, "latency") : NULL;
 	int exit_code = EXIT_RUNTIME;
 	long already = 0;
+	int *nodes = NULL;
 
 	/* A resumed run continues the record of the first: same plan, and the
 	 * reference pair's log goes on (drift across the pause shows). */
@@ -408,8 +397,12 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	 * every loop below reads only filled ones. */
 	for (int k = 0; k < p->nkernels; k++)
 		for (long i = 0; i < npairs; i++)
-			jobs[njobs++] = (struct job){ p->kernels[k], pairs[i].a, pairs[i].b };
-	shuffle_jobs(jobs, njobs, p->seed);
+			for (int line = 0; line < lines; line++)
+				jobs[njobs++] = (struct job){ p->kernels[k], pairs[i].a, pairs[i].b, line };
+	if (shuffle_jobs(jobs, njobs, lines, p->seed) != 0) {
+		fprintf(stderr, "cohmap: out of memory for %ld pairs\n", njobs);
+		goto out;
+	}
 	for (long j = 0; j < njobs; j++)
 		results[j].status = PAIR_PENDING;
 	if (numa_available() < 0)
@@ -428,12 +421,23 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	}
 	done = already;
 
+	nodes = calloc((size_t)r->topology.ncpus + 1, sizeof *nodes);
+	if (nodes == NULL) {
+		fprintf(stderr, "cohmap: out of memory\n");
+		goto out;
+	}
+	int nnodes = line_nodes(&r->topology, nodes);
+	if (lines > 1 && lines < nnodes)
+		run_warn(r, "latency: --lines %d is fewer than the %d NUMA nodes: lines are homed on "
+			 "nodes %d to %d only; --lines %d homes one on each", lines, nnodes, nodes[0],
+			 nodes[lines - 1], nnodes);
 	struct progress bar;
 	progress_start(&bar, r->progress, "latency", njobs);
 	struct matrix m = { .r = r, .p = p, .jobs = jobs, .results = results, .njobs = njobs,
 			    .experiment = experiment, .done = done, .path = path,
 			    .columns = columns.names, .ncolumns = columns.n, .csv = &csv, .bar = &bar,
-			    .ref = &ref, .event_reasons = event_reasons, .warned = warned };
+			    .ref = &ref, .event_reasons = event_reasons, .warned = warned,
+			    .nodes = nodes, .nnodes = nnodes };
 	measure_reference(r, p, &ref);
 	if (p->parallel > 0) {
 		if (latency_parallel(&m) != 0)
@@ -475,6 +479,7 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 	json_object_set_new(experiment, "status", json_string("complete"));
 	if (!r->quiet) {
 		print_summary(r, p, jobs, results, njobs);
+		print_line_spread(r, p);
 		print_expected_vs_measured(p, jobs, results, njobs, event_reasons);
 	}
 	exit_code = failed == njobs ? EXIT_RUNTIME : EXIT_DONE;
@@ -492,11 +497,15 @@ int latency_experiment(struct run *r, const struct latency_plan *p)
 		for (int k = 0; k < p->nkernels; k++)
 			printf("%s %s/latency-%s.png\n", k == 0 ? "\nheatmaps:" : "         ",
 			       r->dir, p->kernels[k]->name);
+		for (int k = 0; k < p->nkernels && p->lines > 1; k++)
+			printf("          %s/latency-%s-homes.png (one panel per home node)\n", r->dir,
+			       p->kernels[k]->name);
 	}
 	describe(r, p, jobs, results, njobs, plotted);
 out:
 	if (csv.fd >= 0)
 		csv_writer_close(&csv, err);
+	free(nodes);
 	free(pairs);
 	free(jobs);
 	free(results);

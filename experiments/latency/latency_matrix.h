@@ -12,7 +12,12 @@
 struct job {
 	const struct kernel *kernel;
 	int cpu_a, cpu_b;
+	int line;                 /* 0 .. plan->lines - 1 (see line_plan.h) */
 };
+
+/* Where line `line` of the plan sits in its page: its address class
+ * (line_plan.h), in cache lines from the page's start. */
+int job_address_class(const struct latency_plan *p, int line);
 
 /* What the summary, headline and model check need of a measured pair; the
  * rest goes to latency.csv at once. Kept small: a 256-CPU matrix has a
@@ -25,7 +30,7 @@ struct outcome {
 
 /* latency.csv's columns for a plan: the base ones, one per counted event,
  * disturbed_samples and reason. */
-enum { LATENCY_MAX_COLUMNS = 17 + MAX_EVENTS + 2 }; /* checked in latency_rows.c */
+enum { LATENCY_MAX_COLUMNS = 19 + MAX_EVENTS + 2 }; /* checked in latency_rows.c */
 struct columns {
 	int n;
 	const char *names[LATENCY_MAX_COLUMNS];
@@ -63,6 +68,9 @@ struct matrix {
 	struct reference *ref;
 	char (*event_reasons)[160];
 	bool *warned;
+	/* --lines: the NUMA nodes the lines are homed on in turn (line_plan.h) */
+	const int *nodes;
+	int nnodes;
 };
 
 /* Measures one job alone; reasons gets why an event is NA (may be m->event_reasons). */
@@ -78,5 +86,15 @@ void matrix_between(struct matrix *m);
 /* The parallel engine (--parallel): measures the pending jobs in rounds of
  * disjoint pairs. Returns 0, -1 when latency.csv could not be written. */
 int latency_parallel(struct matrix *m);
+
+/* What a complete run prints (latency_summary.c): per kernel and class the
+ * min / median / max over the pairs; the counters against each kernel's
+ * protocol model; with --lines, the spread by address and the flagged pairs. */
+void print_summary(const struct run *r, const struct latency_plan *p, const struct job *jobs,
+		   const struct outcome *results, long njobs);
+void print_expected_vs_measured(const struct latency_plan *p, const struct job *jobs,
+				const struct outcome *results, long njobs,
+				char reasons[MAX_EVENTS][160]);
+void print_line_spread(const struct run *r, const struct latency_plan *p);
 
 #endif

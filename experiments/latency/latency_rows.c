@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/common.h"
 #include "base/csv.h"
 #include "experiments/latency/latency_model.h"
+#include "experiments/latency/line_plan.h"
 
 /* REFERENCE_INTERVAL_S and _PAIRS are in latency_model.h, with the model
  * that counts what they cost. */
@@ -24,7 +26,7 @@
 static const char *const base_columns[] = {
 	"kernel", "agents", "cpu_a", "cpu_b", "pair_class", "home_node", "status", "samples",
 	"round_trips_per_sample", "min_ns", "p10_ns", "median_ns", "p90_ns", "mean_ns",
-	"stddev_ns", "ci95_low_ns", "ci95_high_ns",
+	"stddev_ns", "ci95_low_ns", "ci95_high_ns", "line", "address_class",
 };
 enum { BASE_COLUMNS = ARRAY_SIZE(base_columns), MAX_COLUMNS = BASE_COLUMNS + MAX_EVENTS + 2 };
 _Static_assert((int)MAX_COLUMNS == (int)LATENCY_MAX_COLUMNS, "latency_matrix.h counts the base columns");
@@ -66,6 +68,13 @@ static int home_of(const struct latency_plan *p, const struct topology *t, int c
 	return place ? place->numa_node : -1;
 }
 
+int job_address_class(const struct latency_plan *p, int line)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	return line_address_class(line, p->lines > 0 ? p->lines : 1, page > 0 ? (size_t)page : 4096,
+				  p->measure.line_size, p->line_reserve_bytes);
+}
+
 static void format_number(char *buf, size_t size, double value)
 {
 	if (isnan(value))
@@ -95,6 +104,8 @@ static int write_row(struct csv_writer *w, const struct run *r, const struct lat
 	snprintf(cells[8], ERRLEN, "%lu", m->round_trips_per_sample);
 	for (size_t i = 0; i < ARRAY_SIZE(values); i++)
 		format_number(cells[9 + i], ERRLEN, ok ? values[i] : NAN);
+	snprintf(cells[17], ERRLEN, "%d", job->line);
+	snprintf(cells[18], ERRLEN, "%d", job_address_class(p, job->line));
 	int c = BASE_COLUMNS;
 	for (int e = 0; e < p->events.n; e++, c++) {
 		if (ok && !isnan(m->per_handoff[e]))
@@ -162,9 +173,14 @@ static void report_unavailable_events(struct run *r, const struct latency_plan *
 void matrix_measure(struct matrix *m, const struct job *job, struct pair_measurement *out,
 		    char reasons[MAX_EVENTS][160])
 {
-	measure_pair(job->kernel, job->cpu_a, job->cpu_b,
-		     home_of(m->p, &m->r->topology, job->cpu_a, job->cpu_b), &m->p->measure,
-		     &m->r->clock, out, reasons);
+	/* Line 0 is homed where --home says, the others on the other nodes in
+	 * turn; each line at its address class in a page of its own (each
+	 * measurement maps its own region). */
+	int first = home_of(m->p, &m->r->topology, job->cpu_a, job->cpu_b);
+	int home = line_home(job->line, m->p->lines, first, m->nodes, m->nnodes);
+	size_t offset = (size_t)job_address_class(m->p, job->line) * m->p->measure.line_size;
+	measure_pair_at(job->kernel, job->cpu_a, job->cpu_b, home, offset, &m->p->measure,
+			&m->r->clock, out, reasons);
 }
 
 int matrix_record(struct matrix *m, long j, const struct pair_measurement *pm)

@@ -17,11 +17,29 @@ struct latency_pair {
 	double value;        /* ns */
 };
 
+/* One line of a pair (--lines; experiments/latency/line_plan.h). A file
+ * from before --lines has one per pair: line 0, address class -1 (not
+ * recorded). */
+struct latency_line {
+	int pair;            /* index into latency_table.pairs */
+	int line;
+	int address_class;   /* -1: not recorded */
+	int home_node;       /* observed; -1: unknown */
+	bool ok;
+	double value;        /* ns; NaN unless ok */
+	double ci95_low, ci95_high; /* of the median; NaN when not recorded */
+};
+
 struct latency_table {
 	int nkernels;
 	char **kernels;      /* in order of first appearance */
 	int npairs;
-	struct latency_pair *pairs; /* sorted by kernel, cpu_a, cpu_b; each once */
+	/* sorted by kernel, cpu_a, cpu_b; each once. With several lines, a
+	 * pair's value is the median over its ok lines, and it is ok when one is. */
+	struct latency_pair *pairs;
+	int nlines;
+	struct latency_line *lines; /* sorted by pair, then line; each once */
+	int max_lines;       /* most lines any pair has: 1 before --lines */
 	/* Only from latency_table_read_plot: the counter columns shown beside
 	 * latency (*_per_handoff), and counts[pair * ncounters + j]. */
 	int ncounters;
@@ -55,5 +73,34 @@ int latency_table_cpus(const struct latency_table *lt, int k, int **cpus);
  * when there is none). Returns the count. */
 int latency_table_class(const struct latency_table *lt, int k, int cls, double *min,
 			double *median, double *max);
+
+/* The spread by address of kernel k's pairs of class cls (--lines). */
+struct line_spread {
+	int pairs;           /* ok pairs with at least two ok lines */
+	int lines;           /* distinct line indices among them */
+	/* Per line index, the median over the pairs; then min / median / max of
+	 * these across the line indices. */
+	double line_min, line_median, line_max;
+	double widest;       /* the largest (max - min across its lines) of one pair */
+	/* Pairs whose cost depends on the address by more than the CI: the 95%
+	 * CIs of the medians of two of its lines do not overlap. */
+	int flagged;
+};
+/* Lines of one pair latency_pair_on_home looks at, at most (--lines allows 64). */
+#define LATENCY_TABLE_LINES_MAX 256
+/* Returns spread->pairs; -1 when out of memory. */
+int latency_line_spread(const struct latency_table *lt, int k, int cls, struct line_spread *spread);
+/* Whether pair i (index into lt->pairs) depends on the address by more than
+ * the CI; *lo_line and *hi_line get its cheapest and dearest line (may be NULL). */
+bool latency_pair_address_dependent(const struct latency_table *lt, int i,
+				    const struct latency_line **lo_line,
+				    const struct latency_line **hi_line);
+
+/* The home nodes lt's ok lines were observed on, ascending, each once, into
+ * nodes (room for lt->nlines). Returns how many. */
+int latency_line_homes(const struct latency_table *lt, int *nodes);
+/* Kernel k's pair (a, b) on the lines homed on node: the median of their
+ * values, NaN when none of them is ok. */
+double latency_pair_on_home(const struct latency_table *lt, int k, int a, int b, int node);
 
 #endif

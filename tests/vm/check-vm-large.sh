@@ -96,6 +96,22 @@ if COHMAP_PLOTS_DIR=$src/plots "$cohmap" plot "$out/par" >/dev/null 2>"$work/plo
 else
 	check "cohmap plot redraws the guest's results ($(cat "$work/plot.err"))" false
 fi
+# --lines 4 on the pairs 0->8 and 8->0 (sockets 0 and 1): each of the 4
+# nodes homes one line of each pair, as move_pages observed it.
+lcsv=$out/lines/latency.csv
+check "latency --lines 4 exits 4 (partial: no gnuplot in the guest)" test "$(exit_of lines)" = 4
+check "2 pairs x 4 lines = 8 ok rows" \
+	test "$(awk -F, 'NR > 1 && $7 == "ok" {print $3, $4, $18}' "$lcsv" | sort -u | wc -l)" = 8
+for pair in "0 8" "8 0"; do
+	check "pair ${pair/ /->}: its 4 lines homed on nodes 0 1 2 3" \
+		test "$(awk -F, -v p="$pair" 'NR > 1 && $3 " " $4 == p {print $6}' "$lcsv" | sort -n | tr '\n' ' ')" = "0 1 2 3 "
+done
+if COHMAP_PLOTS_DIR=$src/plots "$cohmap" plot "$out/lines" >/dev/null 2>"$work/plot-lines.err"; then
+	check "the matrix per home node drawn on the host" test -s "$out/lines/latency-load_store-homes.png"
+	check "4 panels: one data set per node" test "$(grep -c '^# home node' "$out/lines/latency-load_store-homes.dat")" = 4
+else
+	check "cohmap plot draws the --lines results ($(cat "$work/plot-lines.err"))" false
+fi
 stalls=$(grep -c 'rcu.*stall\|kthread starved' "$work/console.log")
 echo "      RCU stall reports on the guest console: $stalls (TCG on 2 host CPUs; reported, not asserted)"
 echo "check-vm-large: $failures failed"
