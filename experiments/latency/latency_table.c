@@ -43,7 +43,8 @@ static int by_key_then_row(const void *pa, const void *pb)
 static int optional_int(const struct csv *c, int r, const char *column, int fallback)
 {
 	double v;
-	if (csv_column(c, column) < 0 || !csv_number(c, r, column, &v) || v < -1 || v > INT_MAX)
+	/* !(v >= -1 && v <= INT_MAX) also refuses a NaN ("nan" parses as a number). */
+	if (csv_column(c, column) < 0 || !csv_number(c, r, column, &v) || !(v >= -1 && v <= INT_MAX))
 		return fallback;
 	return (int)v;
 }
