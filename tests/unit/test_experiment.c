@@ -17,22 +17,8 @@
 #include "harness/results.h"
 #include "base/timing.h"
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-	(void)state;
-	strcpy(tmpdir, "/tmp/cohmap-test-experiment-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	return system(cmd);
-}
+#define TMPDIR_NAME "experiment"
+#include "tests/unit/tmpdir.h"
 
 /* What each stand-in was handed, in the order they ran. */
 static double shares[4];

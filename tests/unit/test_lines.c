@@ -91,22 +91,8 @@ static void address_classes_are_distinct_and_leave_room(void **state)
 		assert_true(line_address_class(i, LINES_MAX, page, line, kernel) <= 60);
 }
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-	(void)state;
-	strcpy(tmpdir, "/tmp/cohmap-test-lines-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	return system(cmd);
-}
+#define TMPDIR_NAME "lines"
+#include "tests/unit/tmpdir.h"
 
 static void write_csv(const char *text)
 {

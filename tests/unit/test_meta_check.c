@@ -14,22 +14,8 @@
 #include "harness/meta_check.h"
 #include "harness/results.h"
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-	(void)state;
-	strcpy(tmpdir, "/tmp/cohmap-test-meta-check-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	return system(cmd);
-}
+#define TMPDIR_NAME "meta-check"
+#include "tests/unit/tmpdir.h"
 
 /* Every member run_begin writes, a warning, an experiment described as the
  * experiments are, a resumption and the final status. */

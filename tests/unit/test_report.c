@@ -17,22 +17,8 @@
 #include "cli/html.h"
 #include "experiments/latency/latency_table.h"
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-	(void)state;
-	strcpy(tmpdir, "/tmp/cohmap-test-report-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	return system(cmd);
-}
+#define TMPDIR_NAME "report"
+#include "tests/unit/tmpdir.h"
 
 /* Runs fn(f) into a memory buffer and returns what it wrote (caller frees). */
 static char *captured(void (*fn)(FILE *, const char *), const char *arg)

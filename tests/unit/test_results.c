@@ -17,22 +17,8 @@
 #include "harness/results.h"
 #include "kernels/registry.h"
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-	(void)state;
-	strcpy(tmpdir, "/tmp/cohmap-test-results-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	return system(cmd);
-}
+#define TMPDIR_NAME "results"
+#include "tests/unit/tmpdir.h"
 
 static void load_fixture(struct topology *t)
 {
