@@ -6,7 +6,7 @@ DEB_PACKAGES = build-essential pkg-config likwid libpapi-dev gnuplot-nox \
                libnuma-dev libcmocka-dev libjansson-dev \
                chromium libpng-dev man-db \
                qemu-system-x86 busybox-static cpio jq clang libclang-rt-dev cppcheck clang-tidy \
-               stress-ng slurmctld slurmd slurm-client munge
+               stress-ng slurm-wlm munge
 
 PREFIX  ?= /usr/local
 CC      ?= gcc

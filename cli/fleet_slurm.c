@@ -10,6 +10,7 @@
  * <node>-<time> directory. */
 #include "cli/fleet.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -285,6 +286,48 @@ int fleet_submit(const struct fleet_submit_request *q)
 	return rc == EXIT_DONE && job != 0 ? EXIT_PARTIAL : rc;
 }
 
+static bool accepts_option(const struct command *c, const char *name)
+{
+	if (c->experiment == NULL)
+		return false;
+	for (const char *const *s = c->experiment->shared_options; s && *s; s++)
+		if (strcmp(*s, name) == 0)
+			return true;
+	return false;
+}
+
+/* A job step started again on a node (Slurm requeued the job after the node
+ * failed or was rebooted, or the user resubmitted into the same fleet) finds
+ * the node's newest directory that did not finish: meta.json says running
+ * (the step was killed) or interrupted. Measuring into it with --resume keeps
+ * every pair measured before the failure. A directory without meta.json has
+ * nothing to resume from and stays behind as incomplete. */
+static bool unfinished_directory(const char *dir, const char *node, char *out, size_t size)
+{
+	char name[256], path[PATH_MAX], err[ERRLEN], newest[256] = "";
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return false;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		fleet_node_name(e->d_name, name, sizeof name);
+		/* only <node>-<time>: a node called node10 is another node */
+		if (strcmp(name, node) != 0 || strcmp(e->d_name, node) == 0 ||
+		    strcmp(e->d_name, newest) <= 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s/meta.json", dir, e->d_name);
+		json_t *meta = json_load_object(path, err);
+		const char *status = meta ? json_string_value(json_object_get(meta, "status")) : NULL;
+		if (status && (strcmp(status, "running") == 0 || strcmp(status, "interrupted") == 0))
+			snprintf(newest, sizeof newest, "%s", e->d_name);
+		json_decref(meta);
+	}
+	closedir(d);
+	if (newest[0] == '\0')
+		return false;
+	snprintf(out, size, "%s/%s", dir, newest);
+	return true;
+}
+
 int fleet_node(const char *cmd, const char *dir, int argc, char **argv)
 {
 	char node[128], host[128] = "", out[PATH_MAX], stamp[32];
@@ -320,8 +363,12 @@ int fleet_node(const char *cmd, const char *dir, int argc, char **argv)
 	args[1] = (char *)c->name;
 	for (int i = 0; i < n; i++)
 		args[2 + i] = argv[skip + i];
-	args[2 + n] = "-o";
+	bool resume = accepts_option(c, "resume") && unfinished_directory(dir, node, out, sizeof out);
+	args[2 + n] = resume ? "--resume" : "-o";
 	args[3 + n] = out;
+	if (resume)
+		fprintf(stderr, "cohmap %s: %s: resuming %s, which an earlier job step on this node left "
+				"unfinished\n", cmd, node, out);
 	struct options o;
 	int first, rc;
 	if (command_parse(c, n + 3, args + 1, &o, &first) != 0) {

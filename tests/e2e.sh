@@ -113,6 +113,29 @@ check "heatmaps drawn after resume" is_png "$tmp/cut/latency-xchg_bounce.png"
 "$cohmap" latency --resume "$tmp/cut" -q 2>/dev/null
 check "resuming a complete run is refused" test $? = 2
 
+echo "== a requeued fleet node step finishes its node's unfinished directory"
+# What Slurm's requeue leaves: nodeA's directory killed mid-run (meta.json
+# still says running, 3 rows on disk), and a node whose name starts the same.
+fl=$tmp/fleet-requeue
+mkdir -p "$fl/nodeA-20261205T070000Z" "$fl/nodeAB-20261205T060000Z"
+cp "$tmp/cut/topology.txt" "$fl/nodeA-20261205T070000Z/"
+head -4 "$tmp/cut/latency.csv" >"$fl/nodeA-20261205T070000Z/latency.csv"
+jq '.status = "running" | .experiments.latency.status = "running"' "$tmp/cut/meta.json" \
+	>"$fl/nodeA-20261205T070000Z/meta.json"
+cp "$fl/nodeA-20261205T070000Z/meta.json" "$fl/nodeAB-20261205T060000Z/"
+SLURMD_NODENAME=nodeA "$cohmap" fleet node "$fl" -- latency -q 2>"$tmp/requeue.err"
+check "the node step exits 0" test $? = 0
+check "it says which directory it resumes" grep -q "nodeA: resuming $fl/nodeA-20261205T070000Z" "$tmp/requeue.err"
+check "no second directory for nodeA, nodeAB's left alone" \
+	test "$(ls "$fl" | tr '\n' ' ')" = "nodeA-20261205T070000Z nodeAB-20261205T060000Z "
+check "nodeA's directory is complete: 8 pairs, the 3 measured before kept" \
+	test "$(jq -r .status "$fl/nodeA-20261205T070000Z/meta.json")" = complete -a \
+	"$(($(wc -l <"$fl/nodeA-20261205T070000Z/latency.csv") - 1))" = 8 -a \
+	"$(head -4 "$fl/nodeA-20261205T070000Z/latency.csv")" = "$(head -4 "$tmp/cut/latency.csv")"
+# A complete directory is not resumed: the next step starts a new one.
+SLURMD_NODENAME=nodeA "$cohmap" fleet node "$fl" -- latency -c 0,1 -k null -n 5 -q 2>/dev/null
+check "after a complete run, a new step writes a new directory" test "$(ls -d "$fl"/nodeA-* | wc -l)" = 2
+
 echo "== --parallel: rounds of disjoint pairs, a serial control subset, the same CSV"
 # jq -e as a check, its output dropped (a redirect after check would drop
 # the check's own verdict line too).
