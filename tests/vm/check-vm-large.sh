@@ -11,15 +11,19 @@
 #   tests/vm/check-vm-large.sh ./cohmap       (make check-vm-large)
 #
 # Kernel, initramfs and boot as in tests/vm/check-vm.sh, whose functions this
-# reuses. COHMAP_VM_TIMEOUT (default 900 s) bounds the guest (it took 71 s on a
-# quiet host, 486 s while other builds ran).
+# reuses, and so is the wait: for the guest's progress, not for a time (it
+# took 71 s on a quiet host, 486 s while other builds ran, more than 900 s
+# beside make check-loaded's stress-ng); only a guest whose progress stops for
+# COHMAP_VM_STALL_TIMEOUT seconds (default 600) fails as hung.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vm_init=$here/init-large
 # shellcheck source=tests/vm/check-vm.sh
 source "$here/check-vm.sh" "$1"
 work=$src/build/vm-large
-timeout_s=${COHMAP_VM_TIMEOUT:-900}
+# 32 emulated vCPUs boot far slower than 8 on a loaded host: the boot bound
+# (no "== guest: cohmap" line yet) is longer here.
+boot_timeout_s=${COHMAP_VM_BOOT_TIMEOUT:-900}
 sockets=4 cores=4 threads=2
 ncpus=$((sockets * cores * threads))
 
@@ -34,19 +38,20 @@ for ((s = 0; s < sockets; s++)); do
 	       -numa "node,nodeid=$s,cpus=$first-$((first + cores * threads - 1)),memdev=m$s")
 done
 rm -f "$work/console.log" "$work/data.txt"
-echo "== booting the guest ($sockets sockets x $cores cores x $threads threads; at most ${timeout_s}s)"
+echo "== booting the guest ($sockets sockets x $cores cores x $threads threads)"
 started=$(date +%s)
-timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
+qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu Skylake-Server \
 	-smp $ncpus,sockets=$sockets,cores=$cores,threads=$threads -m 2G "${numa[@]}" \
 	-kernel "$kernel" -initrd "$work/initramfs.gz" \
-	-append "console=ttyS0 loglevel=4 panic=-1" \
+	-append "console=ttyS0 loglevel=4 panic=-1 no_timer_check" \
 	-nographic -no-reboot -monitor none \
-	-serial "file:$work/console.log" -serial "file:$work/data.txt" 2>"$work/qemu.log"
-qemu_code=$?
-echo "== guest finished in $(($(date +%s) - started))s (qemu exit $qemu_code)"
+	-serial "file:$work/console.log" -serial "file:$work/data.txt" 2>"$work/qemu.log" &
+qemu_pid=$!
+watch_guest "$started"
 if [[ $qemu_code != 0 ]]; then
 	grep -v "TCG doesn't support requested feature" "$work/qemu.log" >&2
+	[[ $qemu_code == 124 ]] && echo "check-vm-large: the guest hung $hung" >&2
 	echo "check-vm-large: qemu exited with $qemu_code; last console lines:" >&2
 	tail -20 "$work/console.log" >&2
 	exit 1
