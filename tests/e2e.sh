@@ -113,7 +113,7 @@ check "heatmaps drawn after resume" is_png "$tmp/cut/latency-xchg_bounce.png"
 "$cohmap" latency --resume "$tmp/cut" -q 2>/dev/null
 check "resuming a complete run is refused" test $? = 2
 
-echo "== --parallel: rounds of disjoint pairs, a serial control subset, the same CSV"
+echo "== --parallel: lanes of disjoint pairs, a serial control subset, the same CSV"
 # jq -e as a check, its output dropped (a redirect after check would drop
 # the check's own verdict line too).
 jq_true() { jq -e "$@" >/dev/null; }
@@ -129,6 +129,9 @@ check "all 8 pairs ok, each once" \
 	"$(($(wc -l <"$tmp/parfull/latency.csv") - 1))" = 8
 check "the same columns as a serial run" test "$(head -1 "$tmp/parfull/latency.csv")" = "$(head -1 "$tmp/cut/latency.csv")"
 check "a serial control pair was measured" test "$(jq -r .experiments.latency.serial_control_pairs "$fmeta")" -ge 1
+check "meta.json: 1 lane, drained at least once (the end), at most 1 pair at a time on average" \
+	jq_true '.experiments.latency | .parallel_lanes == 1 and .parallel_drains >= 1 and
+		.parallel_mean_concurrency > 0 and .parallel_mean_concurrency <= 1' "$fmeta"
 check "a parallel/serial ratio with its CI per class measured" \
 	jq_true '.experiments.latency.interference | to_entries | length > 0 and
 		all(.value.ratio_median | type == "number")' "$fmeta"

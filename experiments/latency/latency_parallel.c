@@ -264,10 +264,11 @@ int latency_parallel(struct matrix *m)
 	if (ran != 0)
 		goto out;
 	if (!m->r->quiet && report.measured > 0)
-		printf("\n--parallel %d: %d lanes, %.1f pairs measuring at once on average (%.0f s of "
-		       "pair time in %.0f s), drained %ld times for %ld control pairs measured alone\n",
-		       p->parallel, report.lanes, report.mean_running, report.busy_s, report.wall_s,
-		       report.drains, pr.ncontrols);
+		printf("\n--parallel %d: %d lane%s, %.2f pairs measuring at once on average (%.1f s of "
+		       "pair time in %.1f s); %ld drain%s, at which %ld control pairs were measured alone\n",
+		       p->parallel, report.lanes, report.lanes == 1 ? "" : "s", report.mean_running,
+		       report.busy_s, report.wall_s, report.drains, report.drains == 1 ? "" : "s",
+		       pr.ncontrols);
 	rc = cohmap_interrupted ? 0 : judge_interference(m, ratio, control_jobs, pr.ncontrols);
 out:
 	free(pending);
