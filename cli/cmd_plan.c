@@ -151,7 +151,7 @@ static void print_matrix(const struct matrix_estimate *e, const struct pair_cost
 		       "from the probe's quantiles), a lane taking the next pair that shares no core with "
 		       "a running one: %.1f of %d lanes busy on average\n", e->utilisation, e->pairs,
 		       e->utilisation * e->parallel, e->parallel);
-		printf("  drains        every %d pairs per lane and %.0f s: min(%ld / (%d x %d), %.0f s / "
+		printf("  drains        every %d pairs per lane and %.0f s: min(%ld / (%d x %d), %.1f s / "
 		       "%.0f s) + 1 = %ld drains x %.1f ms (each waits for the longest of the %d running "
 		       "pairs: the %.0f%% quantile of a pair's time) = %s\n",
 		       PARALLEL_DRAIN_PAIRS_PER_LANE, PARALLEL_DRAIN_INTERVAL_S, e->pairs,
