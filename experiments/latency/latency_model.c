@@ -268,7 +268,7 @@ double matrix_utilisation(const struct pair_cost *c, const struct topology *t, c
 	for (long i = 0; i < njobs; i++)
 		seconds[i] = pair_cost_quantile(c, (double)(shuffle_next(&state) >> 11) / 9007199254740992.0);
 	struct schedule_dry_run dry;
-	if (schedule_dry_run(t, jobs, njobs, parallel, seconds, &dry) == 0)
+	if (schedule_dry_run(t, jobs, njobs, parallel, seconds, NULL, &dry) == 0)
 		u = dry.utilisation;
 out:
 	free(jobs);

@@ -105,7 +105,7 @@ struct dispatcher {
 	 * reaches the head. NULL: not kept (too many cores). */
 	long *slot_head, *slot_next;
 	unsigned char *started;
-	int running, ncores, nl3, free_cores;
+	int ncores, nl3, free_cores;
 	unsigned char *core_busy;
 	int *l3_load;        /* CPUs of running jobs per L3 group */
 	int *scratch;        /* ncores */
@@ -228,9 +228,8 @@ fail:
 
 /* Of two jobs that can start, the better: its L3 groups less used by the
  * running jobs, else the earlier in the callers' order. */
-static bool better(const struct dispatcher *d, long i, int load, long best, int best_load)
+static bool better(long i, int load, long best, int best_load)
 {
-	(void)d;
 	return best < 0 || load < best_load || (load == best_load && i < best);
 }
 
@@ -256,7 +255,7 @@ static long lookup_free_pairs(struct dispatcher *d)
 			if (*head < 0)
 				continue;
 			int load = load_of(d, *head);
-			if (better(d, *head, load, best, best_load))
+			if (better(*head, load, best, best_load))
 				best = *head, best_load = load;
 		}
 	return best;
@@ -269,7 +268,6 @@ static void mark(struct dispatcher *d, long i, int by)
 	d->free_cores -= by * (p->core_a == p->core_b ? 1 : 2);
 	d->l3_load[p->l3_a] += by;
 	d->l3_load[p->l3_b] += by;
-	d->running += by;
 }
 
 long dispatcher_next(struct dispatcher *d)
@@ -291,7 +289,7 @@ long dispatcher_next(struct dispatcher *d)
 		if (d->core_busy[p->core_a] || d->core_busy[p->core_b])
 			continue;
 		int load = load_of(d, i);
-		if (better(d, i, load, best, best_load)) {
+		if (better(i, load, best, best_load)) {
 			best = i, best_load = load;
 			if (load == 0)
 				break;
@@ -325,13 +323,9 @@ long dispatcher_pending(const struct dispatcher *d)
 	return d->pending;
 }
 
-int dispatcher_running(const struct dispatcher *d)
-{
-	return d->running;
-}
-
 int schedule_dry_run(const struct topology *t, const struct sched_job *jobs, long n, int lanes,
-		     const double *seconds, struct schedule_dry_run *out)
+		     const double *seconds, const struct dry_run_watch *watch,
+		     struct schedule_dry_run *out)
 {
 	struct dispatcher *d = dispatcher_new(t, jobs, n);
 	if (lanes < 1)
@@ -349,7 +343,11 @@ int schedule_dry_run(const struct topology *t, const struct sched_job *jobs, lon
 			end[nrun] = now + seconds[i];
 			job[nrun++] = i;
 			busy += seconds[i];
+			if (watch && watch->started)
+				watch->started(watch->ctx, i);
 		}
+		if (watch && watch->filled)
+			watch->filled(watch->ctx, job, nrun, dispatcher_pending(d));
 		if (nrun == 0)
 			break;
 		int first = 0;

@@ -43,7 +43,6 @@ long dispatcher_next(struct dispatcher *d);
 /* Job i (returned by dispatcher_next) has finished: its cores are free. */
 void dispatcher_done(struct dispatcher *d, long i);
 long dispatcher_pending(const struct dispatcher *d);
-int dispatcher_running(const struct dispatcher *d);
 void dispatcher_free(struct dispatcher *d);
 
 /* Whether jobs a and b may run at the same moment: no core in common. */
@@ -59,8 +58,17 @@ struct schedule_dry_run {
 	double utilisation;  /* busy_s / (lanes x makespan_s): the share of lane time used */
 	double mean_running; /* busy_s / makespan_s: jobs running at once, on average */
 };
+/* What a caller may watch of a dry run (tests/unit/test_schedule.c checks
+ * the dispatcher's rules with it); each callback may be NULL. */
+struct dry_run_watch {
+	void *ctx;
+	void (*started)(void *ctx, long i);
+	/* after the free lanes took what could start: the running jobs */
+	void (*filled)(void *ctx, const long *running, int nrunning, long pending);
+};
 int schedule_dry_run(const struct topology *t, const struct sched_job *jobs, long n, int lanes,
-		     const double *seconds, struct schedule_dry_run *out);
+		     const double *seconds, const struct dry_run_watch *watch,
+		     struct schedule_dry_run *out);
 
 /* Marks control[i] for the jobs measured again alone: at least one of every
  * (kernel, pair class) present, then random ones up to at least 5 % of n
