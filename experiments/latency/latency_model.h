@@ -36,7 +36,7 @@
 struct pair_cost {
 	double pair_s;     /* mean wall time of one measure_pair(): agents started, pinned,
 			    * batch sized, warmed up, sampled, stopped */
-	double slowest_s;  /* the slowest pair seen: a parallel round waits for its slowest pair */
+	double slowest_s;  /* the slowest pair seen: a drain of the lanes waits for the longest running pair */
 	double q50_s, q90_s; /* median and 90th percentile of the pairs' times */
 	double samples;    /* mean samples per pair */
 	/* pair_s = fixed_s + samples x per_sample_s, fitted over the probe's
