@@ -139,30 +139,42 @@ out:
 static void print_matrix(const struct matrix_estimate *e, const struct pair_cost *c, int ncpus,
 			 const char *parallel_note)
 {
-	char a[64], b[64], d[64], f[64];
+	char a[64], b[64], d[64], f[64], g[64], h[64];
 	printf("  pairs         %d x %d = %ld ordered pairs x %d kernels = %ld pairs\n", ncpus, ncpus - 1,
 	       e->pairs_per_kernel, e->nkernels, e->pairs);
 	printf("  parallel      %d%s\n", e->parallel, parallel_note);
-	if (e->parallel > 1)
-		printf("  rounds        %ld / %d = %ld rounds x %.1f ms (a round waits for the slowest of its "
-		       "%d pairs: the %.0f%% quantile of a pair's time) = %s\n", e->pairs, e->parallel,
-		       e->rounds, e->round_s * 1e3, e->parallel, 100.0 * e->parallel / (e->parallel + 1),
-		       duration(e->measure_s, a, sizeof a));
-	else
-		printf("  measuring     %ld pairs x %.1f ms = %s\n", e->pairs, e->round_s * 1e3,
-		       duration(e->measure_s, a, sizeof a));
-	if (e->checks)
-		printf("  checks        %.0f%% measured again alone: %ld x %.1f ms = %s\n",
+	if (e->parallel > 1) {
+		printf("  lanes         %ld pairs x %.1f ms = %s of pair time / (%d lanes x %.3f "
+		       "utilisation) = %s\n", e->pairs, c->pair_s * 1e3, duration(e->work_s, a, sizeof a),
+		       e->parallel, e->utilisation, duration(e->measure_s, g, sizeof g));
+		printf("  utilisation   %.3f: the dispatcher run dry on these %ld pairs (pair times drawn "
+		       "from the probe's quantiles), a lane taking the next pair that shares no core with "
+		       "a running one: %.1f of %d lanes busy on average\n", e->utilisation, e->pairs,
+		       e->utilisation * e->parallel, e->parallel);
+		printf("  drains        every %d pairs per lane and %.0f s: min(%ld / (%d x %d), %.1f s / "
+		       "%.0f s) + 1 = %ld drains x %.1f ms (each waits for the longest of the %d running "
+		       "pairs: the %.0f%% quantile of a pair's time) = %s\n",
+		       PARALLEL_DRAIN_PAIRS_PER_LANE, PARALLEL_DRAIN_INTERVAL_S, e->pairs,
+		       PARALLEL_DRAIN_PAIRS_PER_LANE, e->parallel, e->measure_s, PARALLEL_DRAIN_INTERVAL_S,
+		       e->drains, e->drain_wait_s * 1e3, e->parallel, 100.0 * e->parallel / (e->parallel + 1),
+		       duration(e->drain_s, h, sizeof h));
+		printf("  checks        %.0f%% measured again alone at the drains: %ld x %.1f ms = %s\n",
 		       PARALLEL_CHECK_SHARE * 100, e->checks, c->pair_s * 1e3,
 		       duration(e->check_s, b, sizeof b));
-	printf("  reference     every %d %s or %.0f s: %ld x %.1f ms = %s\n",
-	       REFERENCE_INTERVAL_PAIRS, e->parallel > 1 ? "rounds" : "pairs", REFERENCE_INTERVAL_S, e->references, c->pair_s * 1e3,
+		printf("  reference     alone at each drain: %ld x %.1f ms = %s\n", e->references,
+		       c->pair_s * 1e3, duration(e->reference_s, d, sizeof d));
+		printf("  total         %.1f + %.1f + %.1f + %.1f = %s\n", e->measure_s, e->drain_s,
+		       e->check_s, e->reference_s, duration(e->total_s, f, sizeof f));
+		printf("                (a pair class whose parallel/serial ratio leaves [0.95, 1.05] is "
+		       "measured again alone, up to %ld x %.1f ms more)\n", e->pairs, c->pair_s * 1e3);
+		return;
+	}
+	printf("  measuring     %ld pairs x %.1f ms = %s\n", e->pairs, c->pair_s * 1e3,
+	       duration(e->measure_s, a, sizeof a));
+	printf("  reference     every %d pairs or %.0f s: %ld x %.1f ms = %s\n",
+	       REFERENCE_INTERVAL_PAIRS, REFERENCE_INTERVAL_S, e->references, c->pair_s * 1e3,
 	       duration(e->reference_s, d, sizeof d));
 	printf("  total         %s\n", duration(e->total_s, f, sizeof f));
-	if (e->parallel > 1)
-		printf("                (rounds assumed full; a pair class whose parallel/serial ratio "
-		       "leaves [0.95, 1.05] is measured again alone, up to %ld x %.1f ms more)\n",
-		       e->pairs, c->pair_s * 1e3);
 }
 
 /* `cohmap run`: latency gets budget / (number of experiments) first; the
@@ -179,7 +191,7 @@ static void print_run(const struct options *o, const struct pair_cost *c, int nk
 	at_limit.pair_s = pair_cost_at_limit(c, lb.time_limit_s);
 	at_limit.slowest_s = at_limit.q50_s = at_limit.q90_s = at_limit.pair_s;
 	struct matrix_estimate e;
-	matrix_estimate(&at_limit, per_kernel, nkernels, 1, &e);
+	matrix_estimate(&at_limit, per_kernel, nkernels, 1, 1, &e);
 	printf("\ncohmap run --budget %.0f (experiments one after another; latency pairs serial)\n",
 	       o->budget_s);
 	printf("  latency share %.0f s / %d experiments = %s\n", o->budget_s, experiment_count,
@@ -257,8 +269,11 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 		printf("              written to %s (reuse: --cost %s)\n", o->save_cost, o->save_cost);
 
 	struct matrix_estimate e;
-	long per_kernel = (long)n * (n - 1);
-	matrix_estimate(&c, per_kernel, nkernels, parallel, &e);
+	if (matrix_plan(&c, &t, cpus, n, nkernels, parallel, &e) != 0) {
+		fprintf(stderr, "cohmap %s: out of memory planning %d CPUs\n", cmd->name, n);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	char note[128] = "";
 	if (is_auto)
 		snprintf(note, sizeof note, " (auto: one per L3 group, die or socket, of %d L3 groups; "
@@ -268,7 +283,8 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 	printf("\ncohmap latency, full matrix\n");
 	print_matrix(&e, &c, n, note);
 	int most = parallel_max(&t, cpus, n);
-	int need = parallel_needed(&c, per_kernel, nkernels, most, o->budget_s);
+	int need = e.total_s <= o->budget_s ? parallel
+		 : parallel_needed(&c, &t, cpus, n, nkernels, most, o->budget_s);
 	if (e.total_s <= o->budget_s)
 		printf("  within        --budget %.0f s: yes\n", o->budget_s);
 	else if (need > 0)
@@ -276,17 +292,20 @@ static int plan(const struct command *cmd, struct options *o, int argc, char **a
 		       o->budget_s, need);
 	else {
 		struct matrix_estimate best;
-		matrix_estimate(&c, per_kernel, nkernels, most, &best);
-		printf("  within        --budget %.0f s: no, not even at --parallel %d (%s): the pairs "
-		       "measured alone (checks, references) cost too much at this per-pair cost\n",
-		       o->budget_s, most, duration(best.total_s, a, sizeof a));
+		if (matrix_plan(&c, &t, cpus, n, nkernels, most, &best) != 0) {
+			fprintf(stderr, "cohmap %s: out of memory planning %d CPUs\n", cmd->name, n);
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+		printf("  within        --budget %.0f s: no, not even at --parallel %d (%s, utilisation "
+		       "%.3f)\n", o->budget_s, most, duration(best.total_s, a, sizeof a), best.utilisation);
 	}
-	/* Every term is a count times the pair's cost, so the total scales with it. */
+	/* Every term is a count times a pair's time (the utilisation is a
+	 * ratio, the counts barely move), so the total scales with the cost. */
 	if (e.total_s > o->budget_s)
-		printf("  would fit     at --parallel %d if a pair cost %.1f ms (round %.1f ms) instead of "
-		       "%.1f ms (%.1f ms): %.2f x today's\n", e.parallel,
-		       c.pair_s * o->budget_s / e.total_s * 1e3, e.round_s * o->budget_s / e.total_s * 1e3,
-		       c.pair_s * 1e3, e.round_s * 1e3, o->budget_s / e.total_s);
+		printf("  would fit     at --parallel %d if a pair cost %.1f ms instead of %.1f ms: "
+		       "%.2f x today's\n", e.parallel, c.pair_s * o->budget_s / e.total_s * 1e3,
+		       c.pair_s * 1e3, o->budget_s / e.total_s);
 	print_run(o, &c, nkernels, n);
 	printf("\nnot modelled: clock calibration and plotting (seconds), a machine quieter or noisier "
 	       "than the probe's (the stopping rule needs more or fewer samples)\n");

@@ -136,7 +136,7 @@ check "nodeA's directory is complete: 8 pairs, the 3 measured before kept" \
 SLURMD_NODENAME=nodeA "$cohmap" fleet node "$fl" -- latency -c 0,1 -k null -n 5 -q 2>/dev/null
 check "after a complete run, a new step writes a new directory" test "$(ls -d "$fl"/nodeA-* | wc -l)" = 2
 
-echo "== --parallel: rounds of disjoint pairs, a serial control subset, the same CSV"
+echo "== --parallel: lanes of disjoint pairs, a serial control subset, the same CSV"
 # jq -e as a check, its output dropped (a redirect after check would drop
 # the check's own verdict line too).
 jq_true() { jq -e "$@" >/dev/null; }
@@ -152,6 +152,9 @@ check "all 8 pairs ok, each once" \
 	"$(($(wc -l <"$tmp/parfull/latency.csv") - 1))" = 8
 check "the same columns as a serial run" test "$(head -1 "$tmp/parfull/latency.csv")" = "$(head -1 "$tmp/cut/latency.csv")"
 check "a serial control pair was measured" test "$(jq -r .experiments.latency.serial_control_pairs "$fmeta")" -ge 1
+check "meta.json: 1 lane, drained at least once (the end), at most 1 pair at a time on average" \
+	jq_true '.experiments.latency | .parallel_lanes == 1 and .parallel_drains >= 1 and
+		.parallel_mean_concurrency > 0 and .parallel_mean_concurrency <= 1' "$fmeta"
 check "a parallel/serial ratio with its CI per class measured" \
 	jq_true '.experiments.latency.interference | to_entries | length > 0 and
 		all(.value.ratio_median | type == "number")' "$fmeta"

@@ -83,8 +83,9 @@ int matrix_record(struct matrix *m, long j, const struct pair_measurement *pm);
 /* Measures the reference pair again if it is due. */
 void matrix_between(struct matrix *m);
 
-/* The parallel engine (--parallel): measures the pending jobs in rounds of
- * disjoint pairs. Returns 0, -1 when latency.csv could not be written. */
+/* The parallel engine (--parallel): measures the pending jobs on lanes of
+ * disjoint pairs (lanes.h). Returns 0, -1 when latency.csv could not be
+ * written or no lane could start. */
 int latency_parallel(struct matrix *m);
 
 /* What a complete run prints (latency_summary.c): per kernel and class the

@@ -5,12 +5,14 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/budget.h"
 #include "base/common.h"
+#include "base/shuffle.h"
 #include "base/stats.h"
 #include "base/timing.h"
 
@@ -187,13 +189,21 @@ fail:
 	return -1;
 }
 
+double pair_cost_quantile(const struct pair_cost *c, double q)
+{
+	double low = c->fixed_s < c->q50_s ? c->fixed_s : c->q50_s;
+	if (q <= 0.5)
+		return low + (c->q50_s - low) * (q < 0 ? 0 : q) / 0.5;
+	if (q <= 0.9)
+		return c->q50_s + (c->q90_s - c->q50_s) * (q - 0.5) / 0.4;
+	return c->q90_s + (c->slowest_s - c->q90_s) * ((q > 1 ? 1 : q) - 0.9) / 0.1;
+}
+
 double pair_cost_round(const struct pair_cost *c, int n)
 {
 	if (n <= 1)
 		return c->pair_s;
-	double q = (double)n / (n + 1);
-	double t = q <= 0.9 ? c->q50_s + (c->q90_s - c->q50_s) * (q - 0.5) / 0.4
-			    : c->q90_s + (c->slowest_s - c->q90_s) * (q - 0.9) / 0.1;
+	double t = pair_cost_quantile(c, (double)n / (n + 1));
 	/* never below what a pair costs on average */
 	return t > c->pair_s ? t : c->pair_s;
 }
@@ -205,37 +215,96 @@ double pair_cost_at_limit(const struct pair_cost *c, double limit_s)
 }
 
 void matrix_estimate(const struct pair_cost *c, long pairs_per_kernel, int nkernels, int parallel,
-		     struct matrix_estimate *e)
+		     double utilisation, struct matrix_estimate *e)
 {
 	*e = (struct matrix_estimate){ .pairs_per_kernel = pairs_per_kernel, .nkernels = nkernels,
 				       .parallel = parallel < 1 ? 1 : parallel };
 	e->pairs = pairs_per_kernel * nkernels;
-	e->rounds = (e->pairs + e->parallel - 1) / e->parallel;
-	e->round_s = pair_cost_round(c, e->parallel);
-	e->measure_s = (double)e->rounds * e->round_s;
-	if (e->parallel > 1) {
+	e->utilisation = e->parallel > 1 && utilisation > 0 && utilisation < 1 ? utilisation : 1;
+	e->work_s = (double)e->pairs * c->pair_s;
+	e->measure_s = e->work_s / (e->parallel * e->utilisation);
+	if (e->parallel == 1) {
+		/* Whichever comes first: REFERENCE_INTERVAL_PAIRS pairs or
+		 * REFERENCE_INTERVAL_S seconds. */
+		double by_pairs = (double)e->pairs / REFERENCE_INTERVAL_PAIRS;
+		double by_time = e->measure_s / REFERENCE_INTERVAL_S;
+		e->references = (long)ceil(by_pairs > by_time ? by_pairs : by_time);
+	} else {
+		/* A drain once both PARALLEL_DRAIN_PAIRS_PER_LANE pairs per lane
+		 * and PARALLEL_DRAIN_INTERVAL_S of measuring have passed, and one
+		 * at the end; the reference is measured at each (they are at
+		 * least REFERENCE_INTERVAL_S apart, so it is due every time). */
+		double by_pairs = (double)e->pairs / ((double)PARALLEL_DRAIN_PAIRS_PER_LANE * e->parallel);
+		double by_time = e->measure_s / PARALLEL_DRAIN_INTERVAL_S;
+		e->drains = (long)floor(by_pairs < by_time ? by_pairs : by_time) + 1;
+		e->drain_wait_s = pair_cost_round(c, e->parallel);
+		e->drain_s = (double)e->drains * e->drain_wait_s;
 		e->checks = (long)ceil(PARALLEL_CHECK_SHARE * (double)e->pairs);
 		e->check_s = (double)e->checks * c->pair_s;
+		e->references = e->drains;
 	}
-	/* Whichever comes first: REFERENCE_INTERVAL_PAIRS steps (a pair, or a
-	 * round with --parallel) or REFERENCE_INTERVAL_S seconds. */
-	double by_pairs = (double)e->rounds / REFERENCE_INTERVAL_PAIRS;
-	double by_time = (e->measure_s + e->check_s) / REFERENCE_INTERVAL_S;
-	e->references = (long)ceil(by_pairs > by_time ? by_pairs : by_time);
 	e->reference_s = (double)e->references * c->pair_s;
-	e->total_s = e->measure_s + e->check_s + e->reference_s;
+	e->total_s = e->measure_s + e->drain_s + e->check_s + e->reference_s;
 }
 
-int parallel_needed(const struct pair_cost *c, long pairs_per_kernel, int nkernels,
-		    int max_parallel, double target_s)
+double matrix_utilisation(const struct pair_cost *c, const struct topology *t, const int *cpus,
+			  int n, int nkernels, int parallel)
+{
+	if (parallel <= 1)
+		return 1;
+	long njobs = (long)n * (n - 1) * nkernels, k = 0;
+	struct sched_job *jobs = malloc((size_t)(njobs ? njobs : 1) * sizeof *jobs);
+	double *seconds = malloc((size_t)(njobs ? njobs : 1) * sizeof *seconds);
+	double u = -1;
+	if (jobs == NULL || seconds == NULL)
+		goto out;
+	for (int kernel = 0; kernel < nkernels; kernel++)
+		for (int a = 0; a < n; a++)
+			for (int b = 0; b < n; b++)
+				if (a != b)
+					jobs[k++] = (struct sched_job){ cpus[a], cpus[b], kernel };
+	shuffle(jobs, (size_t)njobs, sizeof *jobs, PLAN_SEED);
+	uint64_t state = PLAN_SEED;
+	for (long i = 0; i < njobs; i++)
+		seconds[i] = pair_cost_quantile(c, (double)(shuffle_next(&state) >> 11) / 9007199254740992.0);
+	struct schedule_dry_run dry;
+	if (schedule_dry_run(t, jobs, njobs, parallel, seconds, NULL, &dry) == 0)
+		u = dry.utilisation;
+out:
+	free(jobs);
+	free(seconds);
+	return u;
+}
+
+int matrix_plan(const struct pair_cost *c, const struct topology *t, const int *cpus, int n,
+		int nkernels, int parallel, struct matrix_estimate *e)
+{
+	double u = matrix_utilisation(c, t, cpus, n, nkernels, parallel);
+	if (u < 0)
+		return -1;
+	matrix_estimate(c, (long)n * (n - 1), nkernels, parallel, u, e);
+	return 0;
+}
+
+int parallel_needed(const struct pair_cost *c, const struct topology *t, const int *cpus, int n,
+		    int nkernels, int max_parallel, double target_s)
 {
 	struct matrix_estimate e;
-	for (int n = 1; n <= max_parallel; n++) {
-		matrix_estimate(c, pairs_per_kernel, nkernels, n, &e);
+	int lo = 1, hi = max_parallel;
+	if (max_parallel < 1 || matrix_plan(c, t, cpus, n, nkernels, max_parallel, &e) != 0)
+		return max_parallel < 1 ? 0 : -1;
+	if (e.total_s > target_s)
+		return 0;
+	while (lo < hi) { /* the answer is in [lo, hi] */
+		int mid = lo + (hi - lo) / 2;
+		if (matrix_plan(c, t, cpus, n, nkernels, mid, &e) != 0)
+			return -1;
 		if (e.total_s <= target_s)
-			return n;
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	return 0;
+	return lo;
 }
 
 /* The planner models the scheduler that measures: the same rules. */

@@ -1,63 +1,34 @@
-/* --parallel N: the matrix measured in rounds of up to N pairs at the same
- * moment, each pair on cores no other pair of its round uses, each with its
- * own shared region (its own page, homed as --home says), each run by its own
- * coordinator thread through measure_pair, so the watchdog, Ctrl-C and the
- * pair's failure stay the pair's own: a failed pair costs no other pair its
- * row.
+/* --parallel N: the matrix measured by N lanes at the same moment (lanes.c):
+ * when a lane's pair ends, the lane takes the next pending pair that shares
+ * no core (so no SMT sibling) with a running one, so no lane waits for the
+ * slowest pair of a round. Each pair has its own shared region (its own page,
+ * homed as --home says) and runs through matrix_measure in its lane's thread,
+ * so the watchdog, Ctrl-C and the pair's failure stay the pair's own: a
+ * failed pair costs no other pair its row.
  *
  * Running pairs side by side can still cost them something they share (a
  * mesh link, a memory controller, the power budget). So a random subset of
- * the pairs, every (kernel, pair class) among them, is measured again alone
- * right after its round, and the parallel/serial ratio per class goes to
- * meta.json and the summary. A class whose ratio leaves [0.95, 1.05] is
- * measured again, alone, pair by pair. */
+ * the pairs, every (kernel, pair class) among them, is measured again alone:
+ * about once a second the lanes drain (no new pair starts, the running ones
+ * end), and the control pairs measured in parallel since the last drain are
+ * measured alone, then the drift reference; close in time to their parallel
+ * measurement, so drift does not pass for interference. The parallel/serial
+ * ratio per class goes to meta.json and the summary. A class whose ratio
+ * leaves [0.95, 1.05] is measured again, alone, pair by pair. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/common.h"
 #include "base/stats.h"
+#include "experiments/latency/lanes.h"
 #include "experiments/latency/latency_matrix.h"
+#include "experiments/latency/latency_model.h"
 #include "experiments/latency/pair_schedule.h"
 
 #define RATIO_LOW 0.95
 #define RATIO_HIGH 1.05
-
-struct slot {
-	struct matrix *m;
-	long j;
-	struct pair_measurement pm;
-	char reasons[MAX_EVENTS][160];
-	pthread_t thread;
-	bool started;
-};
-
-static void *slot_main(void *arg)
-{
-	struct slot *s = arg;
-	matrix_measure(s->m, &s->m->jobs[s->j], &s->pm, s->reasons);
-	return NULL;
-}
-
-/* A pair that could not be started in a thread is measured right here. */
-static void run_round(struct matrix *m, struct slot *slots, int n)
-{
-	for (int i = 0; i < n; i++) {
-		memset(slots[i].reasons, 0, sizeof slots[i].reasons);
-		slots[i].started = pthread_create(&slots[i].thread, NULL, slot_main, &slots[i]) == 0;
-	}
-	for (int i = 0; i < n; i++) {
-		if (slots[i].started)
-			pthread_join(slots[i].thread, NULL);
-		else
-			slot_main(&slots[i]);
-		for (int e = 0; e < MAX_EVENTS; e++)
-			if (!m->event_reasons[e][0] && slots[i].reasons[e][0])
-				snprintf(m->event_reasons[e], 160, "%s", slots[i].reasons[e]);
-	}
-}
 
 static enum pair_class class_of(const struct matrix *m, long j)
 {
@@ -179,23 +150,90 @@ static int judge_interference(struct matrix *m, const double *ratio, const long 
 	return 0;
 }
 
+/* What the lanes share with the callbacks below; per lane its measurement
+ * and its reasons for NA events, per pending job its index in m->jobs. */
+struct parallel_run {
+	struct matrix *m;
+	const long *pending;
+	const bool *control;
+	struct pair_measurement *pm;
+	char (*reasons)[MAX_EVENTS][160];
+	long *due, ndue;            /* control jobs measured in parallel since the last drain */
+	long *control_jobs, ncontrols;
+	double *ratio;
+};
+
+static void lane_measure(void *ctx, long i, int lane)
+{
+	struct parallel_run *pr = ctx;
+	memset(pr->reasons[lane], 0, sizeof pr->reasons[lane]);
+	matrix_measure(pr->m, &pr->m->jobs[pr->pending[i]], &pr->pm[lane], pr->reasons[lane]);
+}
+
+static int lane_finished(void *ctx, long i, int lane)
+{
+	struct parallel_run *pr = ctx;
+	struct matrix *m = pr->m;
+	for (int e = 0; e < MAX_EVENTS; e++)
+		if (!m->event_reasons[e][0] && pr->reasons[lane][e][0])
+			snprintf(m->event_reasons[e], 160, "%s", pr->reasons[lane][e]);
+	if (pr->pm[lane].status == PAIR_INTERRUPTED)
+		return 1;
+	if (matrix_record(m, pr->pending[i], &pr->pm[lane]) != 0)
+		return -1;
+	if (pr->control[i])
+		pr->due[pr->ndue++] = pr->pending[i];
+	return 0;
+}
+
+/* No pair runs: the due control pairs alone, then the reference pair. */
+static int lanes_drained(void *ctx)
+{
+	struct parallel_run *pr = ctx;
+	struct matrix *m = pr->m;
+	for (long k = 0; k < pr->ndue; k++) {
+		long j = pr->due[k];
+		struct pair_measurement alone;
+		if (cohmap_interrupted)
+			return 1;
+		matrix_measure(m, &m->jobs[j], &alone, m->event_reasons);
+		if (alone.status == PAIR_INTERRUPTED)
+			return 1;
+		pr->control_jobs[pr->ncontrols] = j;
+		pr->ratio[pr->ncontrols++] = alone.status == PAIR_OK && m->results[j].status == PAIR_OK &&
+						     alone.one_way_ns.median > 0
+					     ? m->results[j].median_ns / alone.one_way_ns.median
+					     : NAN;
+	}
+	pr->ndue = 0;
+	matrix_between(m);
+	return cohmap_interrupted ? 1 : 0;
+}
+
+static bool lanes_interrupted(void *ctx)
+{
+	(void)ctx;
+	return cohmap_interrupted;
+}
+
 int latency_parallel(struct matrix *m)
 {
 	const struct latency_plan *p = m->p;
-	long npending = 0, ncontrols = 0, rounds = 0;
-	long *pending = malloc((size_t)(m->njobs ? m->njobs : 1) * sizeof *pending);
-	struct sched_job *sj = malloc((size_t)(m->njobs ? m->njobs : 1) * sizeof *sj);
-	long *round = malloc((size_t)(m->njobs ? m->njobs : 1) * sizeof *round);
-	long *by_round = malloc((size_t)(m->njobs ? m->njobs : 1) * sizeof *by_round);
-	bool *control = malloc((size_t)(m->njobs ? m->njobs : 1) * sizeof *control);
-	long *control_jobs = malloc((size_t)(m->njobs ? m->njobs : 1) * sizeof *control_jobs);
-	double *ratio = malloc((size_t)(m->njobs ? m->njobs : 1) * sizeof *ratio);
-	long *start = NULL;
-	struct slot *slots = calloc((size_t)p->parallel, sizeof *slots);
+	size_t room = (size_t)(m->njobs ? m->njobs : 1);
+	long npending = 0;
+	long *pending = malloc(room * sizeof *pending);
+	struct sched_job *sj = malloc(room * sizeof *sj);
+	bool *control = malloc(room * sizeof *control);
+	long *due = malloc(room * sizeof *due);
+	long *control_jobs = malloc(room * sizeof *control_jobs);
+	double *ratio = malloc(room * sizeof *ratio);
+	struct pair_measurement *pm = calloc((size_t)p->parallel, sizeof *pm);
+	char (*reasons)[MAX_EVENTS][160] = calloc((size_t)p->parallel, sizeof *reasons);
 	int rc = -1;
-	bool oom = true;
-	if (!pending || !sj || !round || !by_round || !control || !control_jobs || !ratio || !slots)
+	if (!pending || !sj || !control || !due || !control_jobs || !ratio || !pm || !reasons) {
+		fprintf(stderr, "cohmap: out of memory scheduling %ld pairs\n", m->njobs);
 		goto out;
+	}
 	for (long j = 0; j < m->njobs; j++) {
 		if (m->results[j].status == PAIR_OK) /* kept from the run being resumed */
 			continue;
@@ -205,70 +243,41 @@ int latency_parallel(struct matrix *m)
 		sj[npending] = (struct sched_job){ m->jobs[j].cpu_a, m->jobs[j].cpu_b, k };
 		pending[npending++] = j;
 	}
-	if ((rounds = schedule_rounds(&m->r->topology, sj, npending, p->parallel, round)) < 0 ||
-	    schedule_controls(&m->r->topology, sj, npending, p->seed, control) < 0 ||
-	    (start = calloc((size_t)rounds + 1, sizeof *start)) == NULL)
-		goto out;
-	/* Jobs grouped by round, each round in the shuffled order of its jobs. */
-	for (long i = 0; i < npending; i++)
-		start[round[i] + 1]++;
-	for (long r = 0; r < rounds; r++)
-		start[r + 1] += start[r];
-	long *fill = calloc((size_t)rounds + 1, sizeof *fill);
-	if (fill == NULL)
-		goto out;
-	for (long i = 0; i < npending; i++)
-		by_round[start[round[i]] + fill[round[i]]++] = i;
-	free(fill);
-	oom = false;
-	json_object_set_new(m->experiment, "parallel_rounds", json_integer(rounds));
-
-	for (long r = 0; r < rounds && !cohmap_interrupted; r++) {
-		int n = 0;
-		for (long k = start[r]; k < start[r + 1]; k++)
-			slots[n++] = (struct slot){ .m = m, .j = pending[by_round[k]] };
-		run_round(m, slots, n);
-		bool stop = false;
-		for (int i = 0; i < n; i++) {
-			if (slots[i].pm.status == PAIR_INTERRUPTED) {
-				stop = true;
-				continue;
-			}
-			if (matrix_record(m, slots[i].j, &slots[i].pm) != 0)
-				goto out;
-		}
-		if (stop)
-			break;
-		/* The round's control pairs, alone, while the machine is as it was. */
-		for (long k = start[r]; k < start[r + 1] && !cohmap_interrupted; k++) {
-			long i = by_round[k], j = pending[i];
-			if (!control[i])
-				continue;
-			struct pair_measurement alone;
-			matrix_measure(m, &m->jobs[j], &alone, m->event_reasons);
-			if (alone.status == PAIR_INTERRUPTED)
-				break;
-			control_jobs[ncontrols] = j;
-			ratio[ncontrols++] = alone.status == PAIR_OK && m->results[j].status == PAIR_OK &&
-						     alone.one_way_ns.median > 0
-					     ? m->results[j].median_ns / alone.one_way_ns.median
-					     : NAN;
-		}
-		matrix_between(m);
-	}
-	json_object_set_new(m->experiment, "serial_control_pairs", json_integer(ncontrols));
-	rc = cohmap_interrupted ? 0 : judge_interference(m, ratio, control_jobs, ncontrols);
-out:
-	if (oom)
+	if (schedule_controls(&m->r->topology, sj, npending, p->seed, control) < 0) {
 		fprintf(stderr, "cohmap: out of memory scheduling %ld pairs\n", m->njobs);
+		goto out;
+	}
+	struct parallel_run pr = { .m = m, .pending = pending, .control = control, .pm = pm,
+				   .reasons = reasons, .due = due, .control_jobs = control_jobs,
+				   .ratio = ratio };
+	struct lanes_work work = { .ctx = &pr, .measure = lane_measure, .finished = lane_finished,
+				   .drain = lanes_drained, .stop = lanes_interrupted };
+	struct lanes_cadence cadence = { .min_jobs = (long)PARALLEL_DRAIN_PAIRS_PER_LANE * p->parallel,
+					 .min_s = PARALLEL_DRAIN_INTERVAL_S };
+	struct lanes_report report;
+	int ran = lanes_run(&m->r->topology, sj, npending, p->parallel, &cadence, &work, &report);
+	json_object_set_new(m->experiment, "parallel_lanes", json_integer(report.lanes));
+	json_object_set_new(m->experiment, "parallel_mean_concurrency",
+			    json_real(round(report.mean_running * 1000) / 1000));
+	json_object_set_new(m->experiment, "parallel_drains", json_integer(report.drains));
+	json_object_set_new(m->experiment, "serial_control_pairs", json_integer(pr.ncontrols));
+	if (ran != 0)
+		goto out;
+	if (!m->r->quiet && report.measured > 0)
+		printf("\n--parallel %d: %d lane%s, %.2f pairs measuring at once on average (%.1f s of "
+		       "pair time in %.1f s); %ld drain%s, at which %ld control pairs were measured alone\n",
+		       p->parallel, report.lanes, report.lanes == 1 ? "" : "s", report.mean_running,
+		       report.busy_s, report.wall_s, report.drains, report.drains == 1 ? "" : "s",
+		       pr.ncontrols);
+	rc = cohmap_interrupted ? 0 : judge_interference(m, ratio, control_jobs, pr.ncontrols);
+out:
 	free(pending);
 	free(sj);
-	free(round);
-	free(by_round);
 	free(control);
+	free(due);
 	free(control_jobs);
 	free(ratio);
-	free(start);
-	free(slots);
+	free(pm);
+	free(reasons);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* The steps every measured pair goes through, whichever engine measures it
- * (one pair at a time in latency_matrix.c, rounds of pairs in
+ * (one pair at a time in latency_matrix.c, lanes of pairs in
  * latency_parallel.c): measure it, write its row of latency.csv, record its
  * outcome, and measure the reference pair again when that is due. */
 #include "experiments/latency/latency_matrix.h"

@@ -28,39 +28,103 @@ static void test_serial(void **state)
 {
 	(void)state;
 	struct matrix_estimate e;
-	matrix_estimate(&cost, 256L * 255, 4, 1, &e);
+	matrix_estimate(&cost, 256L * 255, 4, 1, 0.5, &e);
 	assert_int_equal(e.pairs, 261120);
-	assert_int_equal(e.rounds, 261120);
+	assert_true(e.utilisation == 1);        /* one pair at a time: no lane to leave idle */
 	assert_int_equal(e.checks, 0);          /* no interference check when serial */
+	assert_int_equal(e.drains, 0);
 	assert_true(fabs(e.measure_s - 2611.2) < 1e-6);
 	/* 32 pairs take 0.32 s < 1 s: a reference every 32 pairs */
 	assert_int_equal(e.references, 261120 / 32);
 	assert_true(fabs(e.total_s - (e.measure_s + e.reference_s)) < 1e-9);
 }
 
+static void test_quantiles(void **state)
+{
+	(void)state;
+	/* through the time before sampling, the median, the 90th percentile, the slowest */
+	assert_true(fabs(pair_cost_quantile(&cost, 0) - 0.006) < 1e-12);
+	assert_true(fabs(pair_cost_quantile(&cost, 0.25) - 0.0075) < 1e-12);
+	assert_true(fabs(pair_cost_quantile(&cost, 0.5) - 0.009) < 1e-12);
+	assert_true(fabs(pair_cost_quantile(&cost, 0.7) - 0.012) < 1e-12);
+	assert_true(fabs(pair_cost_quantile(&cost, 0.9) - 0.015) < 1e-12);
+	assert_true(fabs(pair_cost_quantile(&cost, 1) - 0.020) < 1e-12);
+	assert_true(fabs(pair_cost_round(&cost, 1) - cost.pair_s) < 1e-12);
+	assert_true(fabs(pair_cost_round(&cost, 9) - cost.q90_s) < 1e-12); /* 9/10 */
+	assert_true(fabs(pair_cost_round(&cost, 2) - 0.0115) < 1e-12);   /* the 2/3 quantile */
+	struct pair_cost skewed = cost;
+	skewed.pair_s = 0.012;                                            /* a mean above it */
+	assert_true(fabs(pair_cost_round(&skewed, 2) - 0.012) < 1e-12);   /* never below the mean */
+	assert_true(fabs(pair_cost_round(&cost, 64) - (0.015 + 0.005 * (64.0 / 65 - 0.9) / 0.1)) < 1e-12);
+}
+
 static void test_parallel(void **state)
 {
 	(void)state;
 	struct matrix_estimate e;
-	matrix_estimate(&cost, 256L * 255, 4, 64, &e);
-	assert_int_equal(e.rounds, 4080);
-	/* a round of 64 waits for the slowest of 64: past the 90th percentile */
-	assert_true(e.round_s > cost.q90_s && e.round_s < cost.slowest_s);
-	assert_true(fabs(pair_cost_round(&cost, 1) - cost.pair_s) < 1e-12);
-	assert_true(fabs(pair_cost_round(&cost, 9) - cost.q90_s) < 1e-12); /* 9/10 */
-	assert_true(pair_cost_round(&cost, 2) >= cost.pair_s);
-	assert_true(pair_cost_round(&cost, 4) <= pair_cost_round(&cost, 16));
-	assert_int_equal(e.checks, (long)ceil(0.05 * 261120));
-	/* a reference between rounds: every 32 rounds, or each second */
-	assert_true(e.references >= 4080 / 32);
-	assert_true(fabs(e.check_s - e.checks * cost.pair_s) < 1e-9);
-	/* more parallelism never costs more */
+	/* 64 lanes kept 80 % busy */
+	matrix_estimate(&cost, 256L * 255, 4, 64, 0.8, &e);
+	assert_true(fabs(e.work_s - 2611.2) < 1e-6);
+	assert_true(fabs(e.measure_s - 2611.2 / (64 * 0.8)) < 1e-9);   /* 51.0 s */
+	/* a drain once 8 x 64 pairs and 1 s have passed: min(510, 51.0) + 1 */
+	assert_int_equal(e.drains, 52);
+	double wait = 0.015 + 0.005 * (64.0 / 65 - 0.9) / 0.1;           /* the slowest of 64 */
+	assert_true(fabs(e.drain_wait_s - wait) < 1e-12);
+	assert_true(fabs(e.drain_s - 52 * wait) < 1e-9);
+	assert_int_equal(e.checks, 13056);                                /* 5 % of 261,120 */
+	assert_true(fabs(e.check_s - 130.56) < 1e-9);
+	assert_int_equal(e.references, 52);                               /* one per drain */
+	assert_true(fabs(e.total_s - (51.0 + 52 * wait + 130.56 + 0.52)) < 1e-9);
+	/* slow pairs: the pairs-per-lane floor sets the drains (261120 / 128 = 2040) */
+	struct pair_cost slow = cost;
+	slow.pair_s = 1.0;
+	matrix_estimate(&slow, 256L * 255, 4, 16, 1, &e);
+	assert_int_equal(e.drains, 2041);
+	/* more lanes never cost more at the same utilisation */
 	struct matrix_estimate fewer;
-	matrix_estimate(&cost, 256L * 255, 4, 8, &fewer);
+	matrix_estimate(&cost, 256L * 255, 4, 8, 0.8, &fewer);
+	matrix_estimate(&cost, 256L * 255, 4, 64, 0.8, &e);
 	assert_true(fewer.total_s >= e.total_s);
-	int need = parallel_needed(&cost, 256L * 255, 4, 64, fewer.total_s);
-	assert_true(need >= 2 && need <= 8);
-	assert_int_equal(parallel_needed(&cost, 256L * 255, 4, 64, 1.0), 0);
+}
+
+/* The utilisation comes from the dispatcher run dry on the fixture. */
+static void test_dry_run_on_fixtures(void **state)
+{
+	(void)state;
+	struct topology t = { 0 };
+	int *cpus;
+	char path[512], err[ERRLEN] = "";
+	const char *src = getenv("COHMAP_SRCDIR");
+	snprintf(path, sizeof path, "%s/topology/fixtures/%s", src ? src : ".", "intel-2s-smt.topo");
+	if (topology_load(&t, path, err) != 0)
+		fail_msg("%s", err);
+	cpus = malloc((size_t)t.ncpus * sizeof *cpus);
+	for (int i = 0; i < t.ncpus; i++)
+		cpus[i] = t.cpus[i].cpu;
+	assert_true(matrix_utilisation(&cost, &t, cpus, t.ncpus, 4, 1) == 1);
+	/* 40 CPUs on 20 cores: 2 lanes (auto) are kept busy; with the most, 10
+	 * lanes on 20 cores, a lane now and then finds every pending pair on a
+	 * busy core (0.972 of the lane time used) */
+	double two = matrix_utilisation(&cost, &t, cpus, t.ncpus, 4, 2);
+	double most = matrix_utilisation(&cost, &t, cpus, t.ncpus, 4, 10);
+	assert_true(two > 0.99 && two <= 1);
+	assert_true(most > 0.95 && most < 0.99 && most < two);
+	struct matrix_estimate e;
+	assert_int_equal(matrix_plan(&cost, &t, cpus, t.ncpus, 4, 10, &e), 0);
+	assert_true(fabs(e.utilisation - most) < 1e-12);
+	assert_true(fabs(e.measure_s - 40 * 39 * 4 * cost.pair_s / (10 * most)) < 1e-9);
+	/* the least parallelism within a target, and the one below it is not */
+	/* the estimates run 64.4 s (1 lane), 35.0, 24.4, 19.1, 15.9, 13.8, 12.3,
+	 * 11.2 (8 lanes), 10.3, 9.7 s (10): 12 s needs 8 */
+	int need = parallel_needed(&cost, &t, cpus, t.ncpus, 4, 10, 12.0);
+	assert_int_equal(need, 8);
+	assert_int_equal(matrix_plan(&cost, &t, cpus, t.ncpus, 4, need, &e), 0);
+	assert_true(e.total_s <= 12.0);
+	assert_int_equal(matrix_plan(&cost, &t, cpus, t.ncpus, 4, need - 1, &e), 0);
+	assert_true(e.total_s > 12.0);
+	assert_int_equal(parallel_needed(&cost, &t, cpus, t.ncpus, 4, 10, 1.0), 0);
+	free(cpus);
+	topology_free(&t);
 }
 
 static void test_at_limit(void **state)
@@ -160,7 +224,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_quantiles),
 		cmocka_unit_test(test_parallel),
+		cmocka_unit_test(test_dry_run_on_fixtures),
 		cmocka_unit_test(test_at_limit),
 		cmocka_unit_test(test_cost_file),
 		cmocka_unit_test(test_parallel_auto),

@@ -2,7 +2,7 @@
 # A large machine, run for real: a QEMU TCG guest with 32 vCPUs over 4 sockets
 # (4 cores of 2 threads each, one NUMA node per socket) on this 2-CPU host
 # runs `cohmap latency --parallel auto` on every CPU (tests/vm/init-large),
-# and the matrix must come back complete: every ordered pair ok, rounds of
+# and the matrix must come back complete: every ordered pair ok, lanes of
 # disjoint pairs, the serial control subset, the heatmap drawn on the host.
 # Up to 8 agents spin on vCPUs that the host runs a fraction of the time, so
 # this is also the test that cohmap's waiters back off (kernels/kernel.h)
@@ -78,8 +78,13 @@ check "latency --parallel auto exits 4 (partial: no gnuplot in the guest)" test 
 check "meta.json says complete" test "$(jq -r .status "$meta")" = complete
 width=$(jq -r .experiments.latency.parallel "$meta")
 check "auto measured pairs side by side (--parallel $width: one per socket's L3)" test "$width" = $sockets
-rounds=$(jq -r .experiments.latency.parallel_rounds "$meta")
-check "$pairs pairs in $rounds rounds: at most $width per round" test $((rounds * width)) -ge $pairs
+lanes=$(jq -r .experiments.latency.parallel_lanes "$meta")
+check "$lanes lanes ran the pairs (one per pair measured at once)" test "$lanes" = "$width"
+concurrency=$(jq -r .experiments.latency.parallel_mean_concurrency "$meta")
+drains=$(jq -r .experiments.latency.parallel_drains "$meta")
+check "on average $concurrency pairs measuring at once: more than 0, at most $lanes" \
+	awk -v c="$concurrency" -v n="$lanes" 'BEGIN { exit !(c > 0 && c <= n) }'
+check "drained $drains times for the controls (at least once, at the end)" test "$drains" -ge 1
 check "$pairs rows: every ordered pair once" \
 	test "$(awk -F, 'NR > 1 {print $1, $3, $4}' "$csv" | sort -u | wc -l)" = $pairs -a \
 	"$(($(wc -l <"$csv") - 1))" = $pairs
