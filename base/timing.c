@@ -2,25 +2,6 @@
 
 #include <stdlib.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-
-/* CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in all P-, C-
- * and T-states, on Intel and AMD alike. Without it TSC ticks are not time. */
-static bool cpu_has_invariant_tsc(void)
-{
-	unsigned a, b, c, d;
-	if (!__get_cpuid(0x80000007, &a, &b, &c, &d))
-		return false;
-	return (d >> 8) & 1;
-}
-#else
-static bool cpu_has_invariant_tsc(void)
-{
-	return false;
-}
-#endif
-
 static int compare_doubles(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -60,8 +41,28 @@ static void measure_overhead(struct clock_info *c)
 
 void clock_calibrate(struct clock_info *c)
 {
-	c->use_tsc = cpu_has_invariant_tsc();
-	c->source = c->use_tsc ? "invariant TSC" : "CLOCK_MONOTONIC_RAW";
-	c->ns_per_tick = c->use_tsc ? calibrate_rate(c) : 1.0;
+	char why[128];
+	uint64_t hz = arch_timer_hz();
+	c->use_timer = arch_timer_usable(why, sizeof why);
+	c->timer = c->use_timer ? ARCH_TIMER : "clock_gettime";
+	c->source = c->use_timer ? ARCH_TIMER_SOURCE : "CLOCK_MONOTONIC_RAW";
+	if (c->use_timer && hz > 0) {
+		/* The generic timer's rate is architected (cntfrq_el0, set by the
+		 * firmware): exact, where a calibration would carry the noise of
+		 * its window. */
+		c->ns_per_tick = 1e9 / (double)hz;
+		c->rate = "cntfrq_el0";
+	} else if (c->use_timer) {
+		c->ns_per_tick = calibrate_rate(c);
+		c->rate = "calibrated against CLOCK_MONOTONIC_RAW";
+	} else {
+		c->ns_per_tick = 1.0;
+		c->rate = "1 ns (clock_gettime counts nanoseconds)";
+	}
+	struct timespec res;
+	c->resolution_ns = c->use_timer ? c->ns_per_tick
+			   : clock_getres(CLOCK_MONOTONIC_RAW, &res) == 0
+				   ? (double)res.tv_sec * 1e9 + (double)res.tv_nsec
+				   : 1.0;
 	measure_overhead(c);
 }

@@ -40,7 +40,8 @@ static const struct member machine[] = {
 	FIELD("smt", STRING), FIELD("hypervisor", STRING), FIELD("line_size", INTEGER), END,
 };
 static const struct member clock_members[] = {
-	FIELD("source", STRING), FIELD("ns_per_tick", NUMBER),
+	FIELD("source", STRING), FIELD("timer", STRING), FIELD("rate", STRING),
+	FIELD("ns_per_tick", NUMBER), FIELD("resolution_ns", NUMBER),
 	FIELD("read_overhead_median_ns", NUMBER), FIELD("read_overhead_min_ns", NUMBER), END,
 };
 static const struct member cpu[] = {

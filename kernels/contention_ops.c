@@ -2,6 +2,7 @@
  * the one shared word, and the check of what they left there. */
 #include <string.h>
 
+#include "base/arch.h"
 #include "base/common.h"
 #include "kernels/contention.h"
 
@@ -205,20 +206,18 @@ const struct ct_op ct_op_fetch_add_padded = {
 /* ---- split locks: a locked add on a 32-bit word ---- */
 
 /* The word may cross a line boundary on purpose, so the compiler's atomics
- * (which assume alignment) are not used: `lock addl` says exactly what the
- * CPU gets. Across two lines it cannot lock one line; it locks the bus (or
- * the equivalent), and a kernel with split lock detection may trap it. */
+ * (which assume alignment) are not used: arch_locked_add32 (`lock addl`)
+ * says exactly what the CPU gets. Across two lines it cannot lock one line;
+ * it locks the bus (or the equivalent), and a kernel with split lock
+ * detection may trap it. Off x86 the engine never runs it (ARCH_SPLIT_LOCK). */
 static int locked_add_run(struct ct_agent *a, uint64_t n)
 {
-#if defined(__x86_64__) || defined(__i386__)
+	if (!ARCH_SPLIT_LOCK)
+		return KERNEL_WRONG_DATA;
 	for (uint64_t i = 0; i < n; i++)
-		__asm__ __volatile__("lock addl $1, %0" : "+m"(*a->split) : : "memory");
+		arch_locked_add32(a->split);
 	a->ops += n;
 	return KERNEL_OK;
-#else
-	(void)a, (void)n;
-	return KERNEL_WRONG_DATA; /* the engine never runs it off x86 */
-#endif
 }
 
 static int locked_add_check(uint64_t word, const struct ct_agent *const *agents, int n)

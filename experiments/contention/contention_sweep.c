@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/arch.h"
 #include "base/budget.h"
 #include "base/csv.h"
 #include "base/progress.h"
@@ -124,11 +125,8 @@ static void finish_point(const struct contention_plan *p, const struct clock_inf
 
 static const char *skip_reason_of(const struct ct_item *it)
 {
-#if !defined(__x86_64__) && !defined(__i386__)
-	if (it->kind == CT_SPLIT_LOCK)
-		return "split locks are an x86 matter: lock add is not available on this architecture";
-#endif
-	(void)it;
+	if (!ARCH_SPLIT_LOCK && it->kind == CT_SPLIT_LOCK)
+		return ARCH_NO_SPLIT_LOCK_REASON;
 	return NULL;
 }
 
