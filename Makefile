@@ -8,6 +8,13 @@ DEB_PACKAGES = build-essential pkg-config likwid libpapi-dev gnuplot-nox \
                qemu-system-x86 busybox-static cpio jq clang libclang-rt-dev cppcheck clang-tidy \
                stress-ng slurmctld slurmd slurm-client munge
 
+# The arm64 libraries for `make ARCH=aarch64` (a cross build, tested under
+# qemu-user: make check-aarch64); `make deps` adds the arm64 architecture to
+# dpkg first. Debian has no arm64 likwid that installs beside the amd64 one
+# (likwid is amd64-only), so the aarch64 build has no liblikwid (NO_LIKWID).
+DEB_PACKAGES_ARM64 = gcc-aarch64-linux-gnu qemu-user libc6:arm64 libnuma-dev:arm64 \
+                     libjansson-dev:arm64 libcmocka-dev:arm64 libpapi-dev:arm64
+
 PREFIX  ?= /usr/local
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -17,12 +24,32 @@ WARN     = -Wall -Wextra -Werror=implicit-function-declaration \
            -Werror=return-type -Werror=format-security \
            -Wno-format-truncation  # error messages are cut to fit on purpose
 PKGS     = papi numa jansson
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# liblikwid ships no .pc file in Debian.
+PKG_CONFIG = pkg-config
+# ARCH=aarch64 on another machine: Debian's cross compiler, the arm64
+# libraries (DEB_PACKAGES_ARM64), a build directory of its own, and no
+# liblikwid (the topology comes from sysfs, CPUs are named by number).
+ifeq ($(ARCH),aarch64)
+ifneq ($(shell uname -m),aarch64)
+CC       = aarch64-linux-gnu-gcc
+AR       = aarch64-linux-gnu-ar
+PKG_CONFIG = PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
+NO_LIKWID ?= 1
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -I. -D_GNU_SOURCE -DCOHMAP_DATADIR='"$(PREFIX)/share/cohmap"'
 ALL_CFLAGS = -std=gnu11 $(WARN) -pthread $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS  += -llikwid $(PKG_LIBS) -lm -pthread
+# liblikwid ships no .pc file in Debian. NO_LIKWID=1 builds without it:
+# topology/likwid_none.c replaces topology/likwid_source.c and says so.
+ifeq ($(NO_LIKWID),1)
+LIKWID_LIB =
+LIKWID_LEFT_OUT = topology/likwid_source.c
+else
+LIKWID_LIB = -llikwid
+LIKWID_LEFT_OUT = topology/likwid_none.c
+endif
+LDLIBS  += $(LIKWID_LIB) $(PKG_LIBS) -lm -pthread
 
 # SANITIZE=1 builds everything with ASan and UBSan into its own directory, so a
 # sanitized object never ends up in a timing binary.
@@ -48,6 +75,8 @@ BUILD    = build/fuzz
 ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer -O1 -Wno-unknown-warning-option
 LDFLAGS  += -fsanitize=address,undefined
+else ifeq ($(ARCH),aarch64)
+BUILD    = build/aarch64
 else
 BUILD    = build/release
 endif
@@ -57,7 +86,7 @@ endif
 # experiments/<name>/ -> cli (tests/imports.sh checks that imports go down).
 LIB_SRC  = $(sort $(wildcard base/*.c topology/*.c kernels/*.c plots/*.c harness/*.c \
                              experiments/*/*.c cli/*.c))
-LIB_SRC := $(filter-out cli/main.c,$(LIB_SRC))
+LIB_SRC := $(filter-out cli/main.c $(LIKWID_LEFT_OUT),$(LIB_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -81,9 +110,12 @@ all: cohmap
 
 # Phony, so ./cohmap always points at this build's binary: after
 # `make SANITIZE=1 check`, `make run` must measure with the release build.
+# A cross build (ARCH=aarch64) leaves ./cohmap to the machine's own build.
 .PHONY: cohmap
 cohmap: $(BIN)
+ifneq ($(ARCH),aarch64)
 	@ln -sfn $(BIN) cohmap
+endif
 
 # The installed binary finds its gnuplot scripts under $(PREFIX)/share/cohmap,
 # a path compiled into plots/plot.o: this file changes when PREFIX does, so

@@ -39,6 +39,29 @@ static void measure_overhead(struct clock_info *c)
 	c->overhead_ns = cost[READS / 2];
 }
 
+/* The smallest step the clock is seen to take: the tick where the counter
+ * counts every tick, more where it is updated in larger steps (QEMU's user
+ * mode derives cntvct_el0 from a microsecond clock, so its 16 ns ticks come
+ * in steps of about 1 us). The median of a few steps; 0 when the clock did
+ * not move within a bounded number of reads. */
+static double observed_step_ns(const struct clock_info *c)
+{
+	enum { STEPS = 21, MAX_READS = 1 << 20 };
+	double step[STEPS];
+	for (int i = 0; i < STEPS; i++) {
+		uint64_t t0 = clock_ticks(c), t1 = t0;
+		for (int reads = 0; t1 == t0 && reads < MAX_READS; reads++)
+			t1 = clock_ticks(c);
+		/* the first change ends a partial step: time the next whole one */
+		uint64_t t2 = t1;
+		for (int reads = 0; t2 == t1 && reads < MAX_READS; reads++)
+			t2 = clock_ticks(c);
+		step[i] = ticks_to_ns(c, t2 - t1);
+	}
+	qsort(step, STEPS, sizeof step[0], compare_doubles);
+	return step[STEPS / 2];
+}
+
 void clock_calibrate(struct clock_info *c)
 {
 	char why[128];
@@ -64,5 +87,6 @@ void clock_calibrate(struct clock_info *c)
 			   : clock_getres(CLOCK_MONOTONIC_RAW, &res) == 0
 				   ? (double)res.tv_sec * 1e9 + (double)res.tv_nsec
 				   : 1.0;
+	c->observed_step_ns = observed_step_ns(c);
 	measure_overhead(c);
 }

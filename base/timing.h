@@ -18,6 +18,7 @@ struct clock_info {
 	bool use_timer;          /* the cycle timer, else clock_gettime */
 	double ns_per_tick;
 	double resolution_ns;    /* one tick, or clock_getres's answer */
+	double observed_step_ns; /* the smallest step seen between two reads (a coarse clock) */
 	double overhead_ns;      /* median cost of two back-to-back reads */
 	double overhead_min_ns;
 	const char *timer;       /* "tsc", "cntvct_el0" or "clock_gettime" */

@@ -207,20 +207,22 @@ json_t *machine_description(const struct topology *t)
 		snprintf(smt, sizeof smt, "unknown");
 	else
 		snprintf(smt, sizeof smt, "%s", strcmp(smt, "1") == 0 ? "on" : "off");
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}",
 			 "host", host, "cpu_model", t->cpu_model, "vendor", t->vendor,
 			 "family", t->family, "model", t->model, "stepping", t->stepping,
 			 "microcode", microcode,
 			 "kernel", u.release, "architecture", u.machine, "governor", governor,
-			 "smt", smt, "hypervisor", hv, "line_size", t->line_size);
+			 "smt", smt, "hypervisor", hv, "line_size", t->line_size,
+			 "atomics", arch_atomics_description());
 }
 
 static json_t *clock_description(const struct clock_info *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f}", "source", c->source, "timer",
+	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f}", "source", c->source, "timer",
 			 c->timer ? c->timer : c->source, "rate", c->rate ? c->rate : "given",
 			 "ns_per_tick", c->ns_per_tick, "resolution_ns",
-			 c->resolution_ns > 0 ? c->resolution_ns : c->ns_per_tick,
+			 c->resolution_ns > 0 ? c->resolution_ns : c->ns_per_tick, "observed_step_ns",
+			 c->observed_step_ns,
 			 "read_overhead_median_ns", c->overhead_ns, "read_overhead_min_ns",
 			 c->overhead_min_ns);
 }

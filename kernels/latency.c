@@ -98,9 +98,9 @@ static inline int rmw_handoff(struct kernel_ctx *ctx, uint64_t round_trips, uint
 }
 
 /* One set of three kernels per form: kernel_cas_bounce<suffix> and the
- * others, named "cas_bounce<suffix>"; `how` ends each summary, so `cohmap
- * list` says which instructions the form runs. */
-#define ATOMIC_KERNELS(suffix, form, how)                                                          \
+ * others, named "cas_bounce<suffix>"; the *_how strings end the summaries, so
+ * `cohmap list` says which instructions each one runs. */
+#define ATOMIC_KERNELS(suffix, form, cas_how, faa_how, xchg_how)                                                          \
 	static bool available##suffix(char *why, size_t size)                                     \
 	{                                                                                          \
 		return arch_atomic_available(form, why, size);                                     \
@@ -115,7 +115,7 @@ static inline int rmw_handoff(struct kernel_ctx *ctx, uint64_t round_trips, uint
 		.name = "cas_bounce" #suffix,                                                      \
 		.family = "latency",                                                               \
 		.summary = "one line; each agent spins on compare-and-swap until it is its turn "  \
-			   "(spinlock handoff)" how,                                 \
+			   "(spinlock handoff)" cas_how,                                 \
 		.shared_lines = 1,                                                                 \
 		.cost = { .handoffs = 2, .fills_per_handoff = 1,                                   \
 			  .model = "at least one ownership transfer per handoff; failed CAS attempts " \
@@ -128,7 +128,7 @@ static inline int rmw_handoff(struct kernel_ctx *ctx, uint64_t round_trips, uint
 		.name = "faa_bounce" #suffix,                                                      \
 		.family = "latency",                                                               \
 		.summary = "one line; each agent waits for its turn, then takes it with "          \
-			   "fetch-and-add" how,                                      \
+			   "fetch-and-add" faa_how,                                      \
 		.shared_lines = 1,                                                                 \
 		.cost = { .handoffs = 2, .fills_per_handoff = 1,                                   \
 			  .model = "the waiter reads the line Shared from the sender, then upgrades it to " \
@@ -141,7 +141,7 @@ static inline int rmw_handoff(struct kernel_ctx *ctx, uint64_t round_trips, uint
 		.name = "xchg_bounce" #suffix,                                                     \
 		.family = "latency",                                                               \
 		.summary = "one line; each agent waits for its turn, then takes it with an "       \
-			   "atomic exchange" how,                                    \
+			   "atomic exchange" xchg_how,                                    \
 		.shared_lines = 1,                                                                 \
 		.cost = { .handoffs = 2, .fills_per_handoff = 1,                                   \
 			  .model = "as faa_bounce, with an exchange instead of an add" },          \

@@ -3,6 +3,7 @@
  * this process's affinity mask, and topology_keep_here() for a topology file. */
 #include "topology/topology.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <likwid.h>
 #include <numa.h>
 
 #include "base/common.h"
@@ -73,6 +73,37 @@ static int check_cpu(const struct selection *s, const int *cpus, int n, long c, 
 	return 0;
 }
 
+/* Without liblikwid (a build without it, or a machine it cannot read) a
+ * plain list is libnuma's parse alone, in ascending order. */
+static int plain_list_without_likwid(const struct selection *sel, int *cpus, int max, char *err)
+{
+	struct bitmask *named = numa_parse_cpustring_all(sel->expr);
+	int n = 0, rc = -1;
+
+	if (!named) {
+		set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
+		return -1;
+	}
+	for (unsigned c = 0; c < named->size; c++) {
+		if (!numa_bitmask_isbitset(named, c))
+			continue;
+		if (n == max) {
+			set_error(err, "cpu expression '%s' names more than %d CPUs", sel->expr, max);
+			goto out;
+		}
+		if (check_cpu(sel, cpus, n, c, err) < 0)
+			goto out;
+		cpus[n++] = (int)c;
+	}
+	if (n == 0)
+		set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
+	else
+		rc = n;
+out:
+	numa_bitmask_free(named);
+	return rc;
+}
+
 static int plain_list(const struct selection *sel, int *cpus, int max, char *err)
 {
 	struct likwid_capture cap;
@@ -82,14 +113,14 @@ static int plain_list(const struct selection *sel, int *cpus, int max, char *err
 	int n, rc = -1, *buf;
 
 	if (likwid_start(err) < 0)
-		return -1;
+		return plain_list_without_likwid(sel, cpus, max, err);
 	if (!(buf = calloc((size_t)max + 1, sizeof(*buf)))) {
 		set_error(err, "out of memory");
 		return -1;
 	}
 	if (likwid_capture_begin(&cap, err) < 0)
 		goto out;
-	n = cpustr_to_cpulist(sel->expr, buf, max + 1);
+	n = likwid_cpulist(sel->expr, buf, max + 1);
 	named = numa_parse_cpustring_all(sel->expr); /* its warnings are captured too */
 	likwid_capture_end(&cap, said, sizeof(said));
 
@@ -143,7 +174,7 @@ static int domain_size(const char *domain, size_t len)
 {
 	struct likwid_capture cap;
 	char name[32], said[256], ignored[ERRLEN];
-	int n, size = (int)get_cpuTopology()->numHWThreads + 1, *buf;
+	int n, size = likwid_hw_threads() + 1, *buf;
 
 	if (len == 0 || len >= sizeof(name) || !(buf = calloc((size_t)size, sizeof(*buf))))
 		return -1;
@@ -152,7 +183,7 @@ static int domain_size(const char *domain, size_t len)
 		free(buf);
 		return -1;
 	}
-	n = cpustr_to_cpulist(name, buf, size);
+	n = likwid_cpulist(name, buf, size);
 	likwid_capture_end(&cap, said, sizeof(said));
 	free(buf);
 	return n > 0 ? n : -1;
@@ -236,7 +267,7 @@ static int likwid_expression(const char *expr, int *cpus, int max, char *err)
 		free(buf);
 		return -1;
 	}
-	n = cpustr_to_cpulist(expr, buf, max + 1);
+	n = likwid_cpulist(expr, buf, max + 1);
 	likwid_capture_end(&cap, said, sizeof(said));
 	if (n <= 0)
 		set_error(err, "cpu expression '%s' is not valid (%s)%s%s", expr, EXPR_EXAMPLES,
@@ -323,7 +354,14 @@ int topology_select(const struct topology *t, const char *expr, int *cpus, int m
 		n = plain_list(&sel, cpus, max, err);
 		goto out;
 	}
-	if (likwid_start(err) < 0 || check_domain_indices(expr, err) < 0)
+	if (likwid_start(err) < 0) {
+		char why[ERRLEN];
+		snprintf(why, sizeof(why), "%s", err);
+		set_error(err, "cpu expression '%s' needs liblikwid, which is not available (%s); "
+			  "name the CPUs by number (0,2,4-7)", expr, why);
+		goto out;
+	}
+	if (check_domain_indices(expr, err) < 0)
 		goto out;
 	n = likwid_expression(expr, cpus, max, err);
 	for (int i = 0; i < n; i++)

@@ -73,6 +73,16 @@ static inline bool arch_hypervisor_name(char *buf, size_t size)
 	return false;
 }
 
+/* The smallest data cache line of the CPU, from CTR_EL0.DminLine (log2 of
+ * words), which Linux lets user space read: glibc's sysconf does not know
+ * it on arm64. */
+static inline int arch_line_size(void)
+{
+	uint64_t ctr;
+	__asm__ __volatile__("mrs %0, ctr_el0" : "=r"(ctr));
+	return 4 << ((ctr >> 16) & 0xf);
+}
+
 /* ---- flushing lines ---- */
 
 /* One instruction: dc civac cleans and invalidates the line to the point of
@@ -114,11 +124,13 @@ static inline bool arch_supports_lse(char *why, size_t size)
 }
 
 /* The forms every atomic kernel comes in; ARCH_ATOMIC_FORMS(X) calls
- * X(name suffix, form, what it runs: the end of the kernel's summary). */
+ * X(name suffix, form, what its CAS, fetch-and-add and exchange run: the end
+ * of each kernel's summary). */
 enum arch_atomic_form { ARCH_ATOMIC_LSE, ARCH_ATOMIC_LLSC };
-#define ARCH_ATOMIC_FORMS(X)                                                       \
-	X(_lse, ARCH_ATOMIC_LSE, " (LSE, ARMv8.1: one casal, ldaddal or swpal)")  \
-	X(_llsc, ARCH_ATOMIC_LLSC, " (LL/SC: an ldaxr/stlxr loop)")
+#define ARCH_ATOMIC_FORMS(X)                                                             \
+	X(_lse, ARCH_ATOMIC_LSE, " (LSE: casal)", " (LSE: ldaddal)", " (LSE: swpal)")   \
+	X(_llsc, ARCH_ATOMIC_LLSC, " (LL/SC: ldaxr, cmp, stlxr loop)",                  \
+	  " (LL/SC: ldaxr, add, stlxr loop)", " (LL/SC: ldaxr, stlxr loop)")
 #define ARCH_ATOMIC_KERNELS(X, base) X(base##_lse) X(base##_llsc)
 
 static inline bool arch_atomic_available(enum arch_atomic_form form, char *why, size_t size)
@@ -257,6 +269,17 @@ static inline void arch_copy_nt2(uint64_t *dst, const uint64_t *src)
 static inline void arch_nt_fence(void)
 {
 	__asm__ __volatile__("dmb ishst" ::: "memory");
+}
+
+/* What the atomics of C11 code run here, for meta.json: gcc's outline
+ * atomics (on by default for arm64) pick LSE when the CPU has it. The atomic
+ * latency kernels name their form themselves (cas_bounce_lse, _llsc). */
+static inline const char *arch_atomics_description(void)
+{
+	char why[8];
+	return arch_supports_lse(why, sizeof why)
+		       ? "LSE (ARMv8.1): C11 atomics run LSE instructions (gcc's outline atomics)"
+		       : "LL/SC only (no LSE): C11 atomics run ldaxr/stlxr loops";
 }
 
 #endif

@@ -10,7 +10,7 @@
 /* One form, without a suffix or a note: the kernels keep their plain names
  * and summaries. */
 enum arch_atomic_form { ARCH_ATOMIC_C11 };
-#define ARCH_ATOMIC_FORMS(X) X(, ARCH_ATOMIC_C11, "")
+#define ARCH_ATOMIC_FORMS(X) X(, ARCH_ATOMIC_C11, "", "", "")
 #define ARCH_ATOMIC_KERNELS(X, base) X(base)
 
 static inline bool arch_atomic_available(enum arch_atomic_form form, char *why, size_t size)

@@ -48,6 +48,12 @@ static inline bool arch_hypervisor_name(char *buf, size_t size)
 	return false;
 }
 
+/* The cache line size where only the CPU says it; 0: ask sysconf. */
+static inline int arch_line_size(void)
+{
+	return 0;
+}
+
 static inline const char *arch_flush_name(enum arch_flush kind)
 {
 	(void)kind;
@@ -120,6 +126,11 @@ static inline void arch_copy_nt2(uint64_t *dst, const uint64_t *src)
 
 static inline void arch_nt_fence(void)
 {
+}
+
+static inline const char *arch_atomics_description(void)
+{
+	return "C11 atomics as the compiler builds them";
 }
 
 #endif

@@ -76,6 +76,12 @@ static inline bool arch_hypervisor_name(char *buf, size_t size)
 	return true;
 }
 
+/* The cache line size where only the CPU says it; 0: ask sysconf. */
+static inline int arch_line_size(void)
+{
+	return 0;
+}
+
 /* ---- flushing lines ---- */
 
 static inline const char *arch_flush_name(enum arch_flush kind)
@@ -201,6 +207,12 @@ static inline void arch_copy_nt2(uint64_t *dst, const uint64_t *src)
 static inline void arch_nt_fence(void)
 {
 	_mm_sfence();
+}
+
+/* What the atomics of C11 code run here, for meta.json. */
+static inline const char *arch_atomics_description(void)
+{
+	return "lock-prefixed read-modify-writes";
 }
 
 #endif
