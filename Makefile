@@ -142,16 +142,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcohmap.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 # Installs what is missing when root; otherwise prints the exact command.
+# The arm64 packages (DEB_PACKAGES_ARM64) need dpkg's arm64 architecture,
+# added first (on an arm64 machine they are its own).
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(DEB_PACKAGES_ARM64); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
+	foreign=""; case "$$missing" in *:arm64*) \
+	  [ "$$(dpkg --print-architecture)" = arm64 ] || dpkg --print-foreign-architectures | grep -qx arm64 || foreign=arm64;; esac; \
 	if [ "$$(id -u)" = 0 ]; then \
 	  echo "installing:$$missing"; \
+	  { [ -z "$$foreign" ] || dpkg --add-architecture arm64; } && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || exit 1; \
 	else \
-	  echo "cohmap needs Debian packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  echo "cohmap needs Debian packages; run:$${foreign:+ sudo dpkg --add-architecture arm64 && sudo apt-get update &&} sudo apt-get install -y$$missing" >&2; exit 1; \
 	fi
 
 run: deps
@@ -270,9 +275,22 @@ imports: cohmap
 	tests/imports.sh --self-test
 	tests/imports.sh $(BUILD)
 
+# The aarch64 build under qemu-user (tests/aarch64.sh): its unit tests;
+# latency, states and falseshare end to end; the LSE and LL/SC kernels; a CPU
+# without LSE (-cpu cortex-a53); bandwidth, channels, attach and fork. The
+# cross build goes to build/aarch64 (make ARCH=aarch64).
+AARCH64_UNIT = $(UNIT_SRC:tests/unit/%.c=build/aarch64/tests/%)
+.PHONY: check-aarch64
+check-aarch64: cohmap
+	@$(MAKE) --no-print-directory ARCH=aarch64 SANITIZE= build/aarch64/cohmap $(AARCH64_UNIT)
+	tests/aarch64.sh build/aarch64
+
+# check-aarch64 where the cross compiler and QEMU are (make deps installs them).
+CHECK_AARCH64 := $(if $(and $(shell command -v aarch64-linux-gnu-gcc 2>/dev/null),$(shell command -v qemu-aarch64 2>/dev/null)),check-aarch64)
+
 check: deps
 	@$(MAKE) --no-print-directory cohmap imports unit cli e2e hygiene report docs-check install-check \
-	        faults fuzz-smoke check-slurm $(CHECK_VM)
+	        faults fuzz-smoke check-slurm $(CHECK_VM) $(CHECK_AARCH64)
 
 # make check on a loaded machine (tests/check-loaded.sh): CHECK_LOADED_RUNS full
 # runs of make check in a row beside stress-ng (--cpu 2 --vm 1 --vm-bytes 4G)

@@ -74,34 +74,40 @@ static int check_cpu(const struct selection *s, const int *cpus, int n, long c, 
 }
 
 /* Without liblikwid (a build without it, or a machine it cannot read) a
- * plain list is libnuma's parse alone, in ascending order. */
+ * plain list is read here, in the order it names the CPUs, as likwid would:
+ * "i" or "i-j" (i <= j) items separated by commas. */
 static int plain_list_without_likwid(const struct selection *sel, int *cpus, int max, char *err)
 {
-	struct bitmask *named = numa_parse_cpustring_all(sel->expr);
-	int n = 0, rc = -1;
+	int n = 0;
 
-	if (!named) {
-		set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
-		return -1;
-	}
-	for (unsigned c = 0; c < named->size; c++) {
-		if (!numa_bitmask_isbitset(named, c))
-			continue;
-		if (n == max) {
-			set_error(err, "cpu expression '%s' names more than %d CPUs", sel->expr, max);
-			goto out;
+	for (const char *item = sel->expr; *item; item++) {
+		char *after;
+		long first = strtol(item, &after, 10), last = first;
+		if (!isdigit((unsigned char)*item))
+			goto invalid;
+		if (*after == '-') {
+			if (!isdigit((unsigned char)after[1]))
+				goto invalid;
+			last = strtol(after + 1, &after, 10);
 		}
-		if (check_cpu(sel, cpus, n, c, err) < 0)
-			goto out;
-		cpus[n++] = (int)c;
+		if (last < first || (*after && *after != ',') || (*after == ',' && !after[1]))
+			goto invalid;
+		for (long c = first; c <= last; c++) {
+			if (n == max) {
+				set_error(err, "cpu expression '%s' names more than %d CPUs", sel->expr, max);
+				return -1;
+			}
+			if (check_cpu(sel, cpus, n, c, err) < 0)
+				return -1;
+			cpus[n++] = (int)c;
+		}
+		item = *after ? after : after - 1;
 	}
-	if (n == 0)
-		set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
-	else
-		rc = n;
-out:
-	numa_bitmask_free(named);
-	return rc;
+	if (n > 0)
+		return n;
+invalid:
+	set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
+	return -1;
 }
 
 static int plain_list(const struct selection *sel, int *cpus, int max, char *err)
@@ -357,8 +363,11 @@ int topology_select(const struct topology *t, const char *expr, int *cpus, int m
 	if (likwid_start(err) < 0) {
 		char why[ERRLEN];
 		snprintf(why, sizeof(why), "%s", err);
-		set_error(err, "cpu expression '%s' needs liblikwid, which is not available (%s); "
-			  "name the CPUs by number (0,2,4-7)", expr, why);
+		if (strchr(expr, ':')) /* a domain: S0:, N:, E:, L: */
+			set_error(err, "cpu expression '%s' needs liblikwid, which is not available (%s); "
+				  "name the CPUs by number (0,2,4-7)", expr, why);
+		else
+			set_error(err, "cpu expression '%s' is not valid (%s)", expr, EXPR_EXAMPLES);
 		goto out;
 	}
 	if (check_domain_indices(expr, err) < 0)
