@@ -1,5 +1,6 @@
 #include "base/timing.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static int compare_doubles(const void *a, const void *b)
@@ -62,20 +63,20 @@ static double observed_step_ns(const struct clock_info *c)
 	return step[STEPS / 2];
 }
 
-void clock_calibrate(struct clock_info *c)
+/* Sets c up for the cycle timer (use_timer) or clock_gettime. */
+static void clock_choose(struct clock_info *c, bool use_timer)
 {
-	char why[128];
 	uint64_t hz = arch_timer_hz();
-	c->use_timer = arch_timer_usable(why, sizeof why);
-	c->timer = c->use_timer ? ARCH_TIMER : "clock_gettime";
-	c->source = c->use_timer ? ARCH_TIMER_SOURCE : "CLOCK_MONOTONIC_RAW";
-	if (c->use_timer && hz > 0) {
+	c->use_timer = use_timer;
+	c->timer = use_timer ? ARCH_TIMER : "clock_gettime";
+	c->source = use_timer ? ARCH_TIMER_SOURCE : "CLOCK_MONOTONIC_RAW";
+	if (use_timer && hz > 0) {
 		/* The generic timer's rate is architected (cntfrq_el0, set by the
 		 * firmware): exact, where a calibration would carry the noise of
 		 * its window. */
 		c->ns_per_tick = 1e9 / (double)hz;
 		c->rate = "cntfrq_el0";
-	} else if (c->use_timer) {
+	} else if (use_timer) {
 		c->ns_per_tick = calibrate_rate(c);
 		c->rate = "calibrated against CLOCK_MONOTONIC_RAW";
 	} else {
@@ -83,10 +84,35 @@ void clock_calibrate(struct clock_info *c)
 		c->rate = "1 ns (clock_gettime counts nanoseconds)";
 	}
 	struct timespec res;
-	c->resolution_ns = c->use_timer ? c->ns_per_tick
+	c->resolution_ns = use_timer ? c->ns_per_tick
 			   : clock_getres(CLOCK_MONOTONIC_RAW, &res) == 0
 				   ? (double)res.tv_sec * 1e9 + (double)res.tv_nsec
 				   : 1.0;
 	c->observed_step_ns = observed_step_ns(c);
+}
+
+/* A timer seen stepping far more coarsely than clock_gettime is not used:
+ * an emulator's (QEMU's user mode updates cntvct_el0 about once a
+ * microsecond) would time every short batch as 0 or one step. On hardware
+ * both clocks step alike (arm64's vDSO clock_gettime reads cntvct_el0 too;
+ * on x86 both steps are about the cost of one read), so this never fires
+ * there. */
+enum { COARSE_FACTOR = 4, COARSE_FLOOR_NS = 100 };
+
+void clock_calibrate(struct clock_info *c)
+{
+	char why[128];
+	c->rejected_timer[0] = '\0';
+	clock_choose(c, arch_timer_usable(why, sizeof why));
+	if (c->use_timer && c->observed_step_ns > COARSE_FLOOR_NS) {
+		double timer_step = c->observed_step_ns, tick = c->ns_per_tick;
+		clock_choose(c, false);
+		if (timer_step > COARSE_FACTOR * c->observed_step_ns)
+			snprintf(c->rejected_timer, sizeof c->rejected_timer,
+				 "%s: seen stepping by %.0f ns (ticks of %.2f ns), clock_gettime by %.0f ns "
+				 "(an emulator?)", ARCH_TIMER, timer_step, tick, c->observed_step_ns);
+		else
+			clock_choose(c, true);
+	}
 	measure_overhead(c);
 }

@@ -24,6 +24,7 @@ struct clock_info {
 	const char *timer;       /* "tsc", "cntvct_el0" or "clock_gettime" */
 	const char *source;      /* "invariant TSC", "generic timer (cntvct_el0)" or "CLOCK_MONOTONIC_RAW" */
 	const char *rate;        /* how ns_per_tick was found: "calibrated", "cntfrq_el0", "1 ns" */
+	char rejected_timer[192]; /* why the cycle timer is not used although it exists ("" if it is) */
 };
 
 static inline uint64_t monotonic_ns(void)

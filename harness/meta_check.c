@@ -43,6 +43,7 @@ static const struct member machine[] = {
 static const struct member clock_members[] = {
 	FIELD("source", STRING), FIELD("timer", STRING), FIELD("rate", STRING),
 	FIELD("ns_per_tick", NUMBER), FIELD("resolution_ns", NUMBER), FIELD("observed_step_ns", NUMBER),
+	FIELD("rejected_timer", STRING),
 	FIELD("read_overhead_median_ns", NUMBER), FIELD("read_overhead_min_ns", NUMBER), END,
 };
 static const struct member cpu[] = {

@@ -218,13 +218,16 @@ json_t *machine_description(const struct topology *t)
 
 static json_t *clock_description(const struct clock_info *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f}", "source", c->source, "timer",
+	json_t *d = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f}", "source", c->source, "timer",
 			 c->timer ? c->timer : c->source, "rate", c->rate ? c->rate : "given",
 			 "ns_per_tick", c->ns_per_tick, "resolution_ns",
 			 c->resolution_ns > 0 ? c->resolution_ns : c->ns_per_tick, "observed_step_ns",
 			 c->observed_step_ns,
 			 "read_overhead_median_ns", c->overhead_ns, "read_overhead_min_ns",
 			 c->overhead_min_ns);
+	if (d && c->rejected_timer[0])
+		json_object_set_new(d, "rejected_timer", json_string(c->rejected_timer));
+	return d;
 }
 
 static json_t *topology_description(const struct topology *t)
