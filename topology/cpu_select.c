@@ -73,6 +73,26 @@ static int check_cpu(const struct selection *s, const int *cpus, int n, long c, 
 	return 0;
 }
 
+/* One item of a CPU list, "i" or "i-j" with i <= j: its bounds, where the
+ * last number's text starts (if last_text) and where the item ends. */
+static bool range_item(const char *item, long *first, long *last, const char **last_text,
+		       char **after)
+{
+	if (!isdigit((unsigned char)*item))
+		return false;
+	*first = *last = strtol(item, after, 10);
+	if (last_text)
+		*last_text = item;
+	if (**after == '-') {
+		if (!isdigit((unsigned char)(*after)[1]))
+			return false;
+		if (last_text)
+			*last_text = *after + 1;
+		*last = strtol(*after + 1, after, 10);
+	}
+	return *last >= *first;
+}
+
 /* Without liblikwid (a build without it, or a machine it cannot read) a
  * plain list is read here, in the order it names the CPUs, as likwid would:
  * "i" or "i-j" (i <= j) items separated by commas. */
@@ -82,15 +102,9 @@ static int plain_list_without_likwid(const struct selection *sel, int *cpus, int
 
 	for (const char *item = sel->expr; *item; item++) {
 		char *after;
-		long first = strtol(item, &after, 10), last = first;
-		if (!isdigit((unsigned char)*item))
-			goto invalid;
-		if (*after == '-') {
-			if (!isdigit((unsigned char)after[1]))
-				goto invalid;
-			last = strtol(after + 1, &after, 10);
-		}
-		if (last < first || (*after && *after != ',') || (*after == ',' && !after[1]))
+		long first, last;
+		if (!range_item(item, &first, &last, NULL, &after) || (*after && *after != ',') ||
+		    (*after == ',' && !after[1]))
 			goto invalid;
 		for (long c = first; c <= last; c++) {
 			if (n == max) {
@@ -221,17 +235,10 @@ static int check_domain_indices(const char *expr, char *err)
 		/* Items are "i" or "i-j" with i <= j, as in a kernel CPU list. */
 		for (const char *item = list; item < end; item++) {
 			char *after;
-			const char *last_text = item;
-			long first = strtol(item, &after, 10), last = first;
-			if (!isdigit((unsigned char)*item))
-				goto invalid;
-			if (*after == '-') {
-				if (!isdigit((unsigned char)after[1]))
-					goto invalid;
-				last_text = after + 1;
-				last = strtol(last_text, &after, 10);
-			}
-			if (last < first || (after < end && *after != ','))
+			const char *last_text;
+			long first, last;
+			if (!range_item(item, &first, &last, &last_text, &after) ||
+			    (after < end && *after != ','))
 				goto invalid;
 			if (last > highest) {
 				highest = last; /* LONG_MAX for numbers too long for a long */
