@@ -134,6 +134,9 @@ check "only LSE kernels asked: exit 3 (skipped), not 132 (SIGILL)" test "$code" 
 check "... one line saying why" test "$(wc -l <"$tmp/a53-lse.err")" = 1
 check "... naming HWCAP_ATOMICS" grep -q "cas_bounce_lse, faa_bounce_lse: this CPU has no LSE atomics (ARMv8.1; HWCAP_ATOMICS is not set)" "$tmp/a53-lse.err"
 check "... and no results directory" test ! -e "$tmp/a53-lse"
+a53 "$bin" ipc -c 0,1 -k xchg_bounce_lse -q -o "$tmp/a53-ipc" 2>"$tmp/a53-ipc.err"
+check "ipc with an LSE kernel: exit 3 (skipped), not a SIGILL" test $? = 3
+check "... saying why" grep -q "skipped: xchg_bounce_lse: this CPU has no LSE atomics" "$tmp/a53-ipc.err"
 a53 "$bin" states --watchdog 60 -c 0,1 -q -o "$tmp/a53-states" -n 5 --seed 5 -k cas_on_modified,faa_on_shared 2>/dev/null
 check "states' CAS and FAA walks run on a CPU without LSE" test $? = 0
 check "... ok rows" test "$(rows_not "$tmp/a53-states/states.csv" status ok)" = 0
@@ -191,8 +194,22 @@ check "contention exits 0" test $? = 0
 ct=$tmp/ct/contention.csv
 check "contention: every row ok or skipped" \
 	test "$(awk -F, -v c="$(col "$ct" status)" 'NR > 1 && $c != "ok" && $c != "skipped"' "$ct" | wc -l)" = 0
-check "contention: the split lock skipped (an x86 matter), the rest ok" \
-	test "$(awk -F, -v c="$(col "$ct" status)" 'NR > 1 && $c == "skipped" && $0 !~ /split_lock_add/' "$ct" | wc -l)" = 0
+check "contention: the split locks skipped (an x86 matter), the rest ok" \
+	test "$(awk -F, -v c="$(col "$ct" status)" 'NR > 1 && $c == "skipped" && $0 !~ /(split|aligned)_lock_add/' "$ct" | wc -l)" = 0
+for op in fetch_add cas_loop exchange fetch_add_padded; do
+	check "contention: $op ran in both forms (${op}_lse, ${op}_llsc)" \
+		test "$(awk -F, -v o="$(col "$ct" op_or_lock)" -v c="$(col "$ct" status)" -v op="$op" \
+			'NR > 1 && $c == "ok" && ($o == op "_lse" || $o == op "_llsc")' "$ct" | wc -l)" = 4
+done
+check "contention: the ladder's fetch_add column found its op" \
+	test "$(awk -F, 'NR == 2 {print $4}' "$tmp/ct/contention-ladder.csv")" != NA
+check "contention.png drawn" is_png "$tmp/ct/contention.png"
+a53 "$bin" contention --watchdog 60 -c 0,1 --rounds 1 --run-ms 2 --seed 5 -q -o "$tmp/ct53" 2>/dev/null
+check "contention on a CPU without LSE exits 0" test $? = 0
+check "contention without LSE: every _lse op skipped with the reason, every _llsc op ok" \
+	test "$(awk -F, -v o="$(col "$tmp/ct53/contention.csv" op_or_lock)" -v c="$(col "$tmp/ct53/contention.csv" status)" \
+		'NR > 1 && (($o ~ /_lse$/ && !($c == "skipped" && $0 ~ /HWCAP_ATOMICS/)) || ($o ~ /_llsc$/ && $c != "ok"))' \
+		"$tmp/ct53/contention.csv" | wc -l)" = 0
 
 echo "aarch64: $((checks - failures)) of $checks checks passed"
 [[ $failures == 0 ]]
