@@ -125,7 +125,10 @@ static void checks_catch_a_lost_update(void **state)
 		if (strcmp(ct_op_registry[o]->base, "fetch_add") == 0 &&
 		    (!ct_op_registry[o]->available || ct_op_registry[o]->available(why, sizeof why)))
 			faa = ct_op_registry[o];
-	assert_non_null(faa);
+	if (faa == NULL) {
+		fail_msg("no fetch_add form runs on this CPU");
+		return;
+	}
 	ct_agent_init(&a, faa, &word, &split, 0, 2);
 	ct_agent_init(&b, faa, &word, &split, 1, 2);
 	assert_int_equal(faa->run(&a, 100), KERNEL_OK);
