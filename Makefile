@@ -8,6 +8,13 @@ DEB_PACKAGES = build-essential pkg-config likwid libpapi-dev gnuplot-nox \
                qemu-system-x86 busybox-static cpio jq clang libclang-rt-dev cppcheck clang-tidy \
                stress-ng slurm-wlm munge
 
+# The arm64 libraries for `make ARCH=aarch64` (a cross build, tested under
+# qemu-user: make check-aarch64); `make deps` adds the arm64 architecture to
+# dpkg first. Debian has no arm64 likwid that installs beside the amd64 one
+# (likwid is amd64-only), so the aarch64 build has no liblikwid (NO_LIKWID).
+DEB_PACKAGES_ARM64 = gcc-aarch64-linux-gnu qemu-user libc6:arm64 libnuma-dev:arm64 \
+                     libjansson-dev:arm64 libcmocka-dev:arm64 libpapi-dev:arm64
+
 PREFIX  ?= /usr/local
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -17,12 +24,32 @@ WARN     = -Wall -Wextra -Werror=implicit-function-declaration \
            -Werror=return-type -Werror=format-security \
            -Wno-format-truncation  # error messages are cut to fit on purpose
 PKGS     = papi numa jansson
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# liblikwid ships no .pc file in Debian.
+PKG_CONFIG = pkg-config
+# ARCH=aarch64 on another machine: Debian's cross compiler, the arm64
+# libraries (DEB_PACKAGES_ARM64), a build directory of its own, and no
+# liblikwid (the topology comes from sysfs, CPUs are named by number).
+ifeq ($(ARCH),aarch64)
+ifneq ($(shell uname -m),aarch64)
+CC       = aarch64-linux-gnu-gcc
+AR       = aarch64-linux-gnu-ar
+PKG_CONFIG = PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
+NO_LIKWID ?= 1
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -I. -D_GNU_SOURCE -DCOHMAP_DATADIR='"$(PREFIX)/share/cohmap"'
 ALL_CFLAGS = -std=gnu11 $(WARN) -pthread $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS  += -llikwid $(PKG_LIBS) -lm -pthread
+# liblikwid ships no .pc file in Debian. NO_LIKWID=1 builds without it:
+# topology/likwid_none.c replaces topology/likwid_source.c and says so.
+ifeq ($(NO_LIKWID),1)
+LIKWID_LIB =
+LIKWID_LEFT_OUT = topology/likwid_source.c
+else
+LIKWID_LIB = -llikwid
+LIKWID_LEFT_OUT = topology/likwid_none.c
+endif
+LDLIBS  += $(LIKWID_LIB) $(PKG_LIBS) -lm -pthread
 
 # SANITIZE=1 builds everything with ASan and UBSan into its own directory, so a
 # sanitized object never ends up in a timing binary.
@@ -48,6 +75,8 @@ BUILD    = build/fuzz
 ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer -O1 -Wno-unknown-warning-option
 LDFLAGS  += -fsanitize=address,undefined
+else ifeq ($(ARCH),aarch64)
+BUILD    = build/aarch64
 else
 BUILD    = build/release
 endif
@@ -57,7 +86,7 @@ endif
 # experiments/<name>/ -> cli (tests/imports.sh checks that imports go down).
 LIB_SRC  = $(sort $(wildcard base/*.c topology/*.c kernels/*.c plots/*.c harness/*.c \
                              experiments/*/*.c cli/*.c))
-LIB_SRC := $(filter-out cli/main.c,$(LIB_SRC))
+LIB_SRC := $(filter-out cli/main.c $(LIKWID_LEFT_OUT),$(LIB_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -81,9 +110,12 @@ all: cohmap
 
 # Phony, so ./cohmap always points at this build's binary: after
 # `make SANITIZE=1 check`, `make run` must measure with the release build.
+# A cross build (ARCH=aarch64) leaves ./cohmap to the machine's own build.
 .PHONY: cohmap
 cohmap: $(BIN)
+ifneq ($(ARCH),aarch64)
 	@ln -sfn $(BIN) cohmap
+endif
 
 # The installed binary finds its gnuplot scripts under $(PREFIX)/share/cohmap,
 # a path compiled into plots/plot.o: this file changes when PREFIX does, so
@@ -110,16 +142,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcohmap.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 # Installs what is missing when root; otherwise prints the exact command.
+# The arm64 packages (DEB_PACKAGES_ARM64) need dpkg's arm64 architecture,
+# added first (on an arm64 machine they are its own).
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(DEB_PACKAGES_ARM64); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
+	foreign=""; case "$$missing" in *:arm64*) \
+	  [ "$$(dpkg --print-architecture)" = arm64 ] || dpkg --print-foreign-architectures | grep -qx arm64 || foreign=arm64;; esac; \
 	if [ "$$(id -u)" = 0 ]; then \
 	  echo "installing:$$missing"; \
+	  { [ -z "$$foreign" ] || dpkg --add-architecture arm64; } && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || exit 1; \
 	else \
-	  echo "cohmap needs Debian packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  echo "cohmap needs Debian packages; run:$${foreign:+ sudo dpkg --add-architecture arm64 && sudo apt-get update &&} sudo apt-get install -y$$missing" >&2; exit 1; \
 	fi
 
 run: deps
@@ -238,9 +275,22 @@ imports: cohmap
 	tests/imports.sh --self-test
 	tests/imports.sh $(BUILD)
 
+# The aarch64 build under qemu-user (tests/aarch64.sh): its unit tests;
+# latency, states and falseshare end to end; the LSE and LL/SC kernels; a CPU
+# without LSE (-cpu cortex-a53); bandwidth, channels, attach and fork. The
+# cross build goes to build/aarch64 (make ARCH=aarch64).
+AARCH64_UNIT = $(UNIT_SRC:tests/unit/%.c=build/aarch64/tests/%)
+.PHONY: check-aarch64
+check-aarch64: cohmap
+	@$(MAKE) --no-print-directory ARCH=aarch64 SANITIZE= build/aarch64/cohmap $(AARCH64_UNIT)
+	tests/aarch64.sh build/aarch64
+
+# check-aarch64 where the cross compiler and QEMU are (make deps installs them).
+CHECK_AARCH64 := $(if $(and $(shell command -v aarch64-linux-gnu-gcc 2>/dev/null),$(shell command -v qemu-aarch64 2>/dev/null)),check-aarch64)
+
 check: deps
 	@$(MAKE) --no-print-directory cohmap imports unit cli e2e hygiene report docs-check install-check \
-	        faults fuzz-smoke check-slurm $(CHECK_VM)
+	        faults fuzz-smoke check-slurm $(CHECK_VM) $(CHECK_AARCH64)
 
 # make check on a loaded machine (tests/check-loaded.sh): CHECK_LOADED_RUNS full
 # runs of make check in a row beside stress-ng (--cpu 2 --vm 1 --vm-bytes 4G)

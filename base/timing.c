@@ -1,25 +1,7 @@
 #include "base/timing.h"
 
+#include <stdio.h>
 #include <stdlib.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-
-/* CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in all P-, C-
- * and T-states, on Intel and AMD alike. Without it TSC ticks are not time. */
-static bool cpu_has_invariant_tsc(void)
-{
-	unsigned a, b, c, d;
-	if (!__get_cpuid(0x80000007, &a, &b, &c, &d))
-		return false;
-	return (d >> 8) & 1;
-}
-#else
-static bool cpu_has_invariant_tsc(void)
-{
-	return false;
-}
-#endif
 
 static int compare_doubles(const void *a, const void *b)
 {
@@ -58,10 +40,79 @@ static void measure_overhead(struct clock_info *c)
 	c->overhead_ns = cost[READS / 2];
 }
 
+/* The smallest step the clock is seen to take: the tick where the counter
+ * counts every tick, more where it is updated in larger steps (QEMU's user
+ * mode derives cntvct_el0 from a microsecond clock, so its 16 ns ticks come
+ * in steps of about 1 us). The median of a few steps; 0 when the clock did
+ * not move within a bounded number of reads. */
+static double observed_step_ns(const struct clock_info *c)
+{
+	enum { STEPS = 21, MAX_READS = 1 << 20 };
+	double step[STEPS];
+	for (int i = 0; i < STEPS; i++) {
+		uint64_t t0 = clock_ticks(c), t1 = t0;
+		for (int reads = 0; t1 == t0 && reads < MAX_READS; reads++)
+			t1 = clock_ticks(c);
+		/* the first change ends a partial step: time the next whole one */
+		uint64_t t2 = t1;
+		for (int reads = 0; t2 == t1 && reads < MAX_READS; reads++)
+			t2 = clock_ticks(c);
+		step[i] = ticks_to_ns(c, t2 - t1);
+	}
+	qsort(step, STEPS, sizeof step[0], compare_doubles);
+	return step[STEPS / 2];
+}
+
+/* Sets c up for the cycle timer (use_timer) or clock_gettime. */
+static void clock_choose(struct clock_info *c, bool use_timer)
+{
+	uint64_t hz = arch_timer_hz();
+	c->use_timer = use_timer;
+	c->timer = use_timer ? ARCH_TIMER : "clock_gettime";
+	c->source = use_timer ? ARCH_TIMER_SOURCE : "CLOCK_MONOTONIC_RAW";
+	if (use_timer && hz > 0) {
+		/* The generic timer's rate is architected (cntfrq_el0, set by the
+		 * firmware): exact, where a calibration would carry the noise of
+		 * its window. */
+		c->ns_per_tick = 1e9 / (double)hz;
+		c->rate = "cntfrq_el0";
+	} else if (use_timer) {
+		c->ns_per_tick = calibrate_rate(c);
+		c->rate = "calibrated against CLOCK_MONOTONIC_RAW";
+	} else {
+		c->ns_per_tick = 1.0;
+		c->rate = "1 ns (clock_gettime counts nanoseconds)";
+	}
+	struct timespec res;
+	c->resolution_ns = use_timer ? c->ns_per_tick
+			   : clock_getres(CLOCK_MONOTONIC_RAW, &res) == 0
+				   ? (double)res.tv_sec * 1e9 + (double)res.tv_nsec
+				   : 1.0;
+	c->observed_step_ns = observed_step_ns(c);
+}
+
+/* A timer seen stepping far more coarsely than clock_gettime is not used:
+ * an emulator's (QEMU's user mode updates cntvct_el0 about once a
+ * microsecond) would time every short batch as 0 or one step. On hardware
+ * both clocks step alike (arm64's vDSO clock_gettime reads cntvct_el0 too;
+ * on x86 both steps are about the cost of one read), so this never fires
+ * there. */
+enum { COARSE_FACTOR = 4, COARSE_FLOOR_NS = 100 };
+
 void clock_calibrate(struct clock_info *c)
 {
-	c->use_tsc = cpu_has_invariant_tsc();
-	c->source = c->use_tsc ? "invariant TSC" : "CLOCK_MONOTONIC_RAW";
-	c->ns_per_tick = c->use_tsc ? calibrate_rate(c) : 1.0;
+	char why[128];
+	c->rejected_timer[0] = '\0';
+	clock_choose(c, arch_timer_usable(why, sizeof why));
+	if (c->use_timer && c->observed_step_ns > COARSE_FLOOR_NS) {
+		double timer_step = c->observed_step_ns, tick = c->ns_per_tick;
+		clock_choose(c, false);
+		if (timer_step > COARSE_FACTOR * c->observed_step_ns)
+			snprintf(c->rejected_timer, sizeof c->rejected_timer,
+				 "%s: seen stepping by %.0f ns (ticks of %.2f ns), clock_gettime by %.0f ns "
+				 "(an emulator?)", ARCH_TIMER, timer_step, tick, c->observed_step_ns);
+		else
+			clock_choose(c, true);
+	}
 	measure_overhead(c);
 }

@@ -1,5 +1,6 @@
 /* `cohmap list`: the kernels, from the one registry. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "base/common.h"
@@ -15,11 +16,16 @@ static int list_kernels(const struct command *cmd, struct options *o, int argc, 
 		fprintf(stderr, "cohmap %s: unexpected argument '%s'\n", cmd->name, argv[0]);
 		return EXIT_USAGE;
 	}
-	printf("%-12s %-8s %s\n", "kernel", "family", "what one round trip does");
+	/* The name column fits the longest name (cas_bounce_llsc on aarch64). */
+	int width = 12;
+	for (int i = 0; i < kernel_count; i++)
+		if ((int)strlen(kernel_registry[i]->name) > width)
+			width = (int)strlen(kernel_registry[i]->name);
+	printf("%-*s %-8s %s\n", width, "kernel", "family", "what one round trip does");
 	for (int i = 0; i < kernel_count; i++) {
 		const struct kernel *k = kernel_registry[i];
-		printf("%-12s %-8s %s\n", k->name, k->family, k->summary);
-		printf("%-21s expected: %d handoffs, %.0f line fill(s) per handoff: %s\n", "",
+		printf("%-*s %-8s %s\n", width, k->name, k->family, k->summary);
+		printf("%-*s expected: %d handoffs, %.0f line fill(s) per handoff: %s\n", width + 9, "",
 		       k->cost.handoffs, k->cost.fills_per_handoff, k->cost.model);
 	}
 	/* The state kernels (cohmap states): one access of requester B to a

@@ -45,8 +45,10 @@ int command_parse(const struct command *c, int argc, char **argv, struct options
 	if (c->own_arguments) {
 		/* the shared options' defaults, then only --help is ours */
 		char *name_only[] = { argv[0], NULL };
-		if (options_parse(c->name, sets, n, 1, name_only, first_arg) != 0)
+		if (options_parse(c->name, sets, n, 1, name_only, first_arg) != 0) {
+			free(settings);
 			return -1;
+		}
 		o->help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
 		*first_arg = 1;
 		o->settings = settings;

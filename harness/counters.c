@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/arch.h"
 #include "base/common.h"
 
 /* ---- the auto table: coherence events per CPU ---------------------------- */
@@ -58,7 +59,7 @@ static const struct auto_events {
 	{ "AMD Zen 5", "AuthenticAMD", 26, 0x00, 0xff,
 	  { "ANY_DATA_CACHE_FILLS_FROM_SYSTEM:LOCAL_CCX", "ANY_DATA_CACHE_FILLS_FROM_SYSTEM:NEAR_CACHE_NEAR_FAR",
 	    "ANY_DATA_CACHE_FILLS_FROM_SYSTEM:FAR_CACHE_NEAR_FAR" }, { FILL, FILL, FILL } },
-	{ "Arm Neoverse", "ARM", -1, 0, 0,
+	{ "Arm Neoverse", "aarch64", -1, 0, 0, /* the common architected events: any aarch64 CPU */
 	  { "L2D_CACHE_REFILL", "LL_CACHE_MISS_RD", "REMOTE_ACCESS" }, { OTHER, OTHER, FILL } },
 };
 
@@ -240,12 +241,11 @@ static int add_event(struct event_request *req, const char *name, enum event_mea
 
 static bool auto_row_matches(const struct auto_events *row, const struct topology *t)
 {
-#if defined(__aarch64__)
-	return strcmp(row->vendor, "ARM") == 0;
-#else
+	/* family -1: a row for every CPU of the architecture its vendor names */
+	if (row->family < 0)
+		return strcmp(row->vendor, ARCH_NAME) == 0;
 	return strcmp(row->vendor, t->vendor) == 0 && row->family == t->family &&
 	       t->model >= row->model_lo && t->model <= row->model_hi;
-#endif
 }
 
 static int add_auto_events(struct event_request *req, const struct topology *t, char *err)

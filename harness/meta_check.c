@@ -37,10 +37,13 @@ static const struct member machine[] = {
 	FIELD("host", STRING), FIELD("cpu_model", STRING), FIELD("vendor", STRING),
 	FIELD("family", INTEGER), FIELD("model", INTEGER), FIELD("stepping", INTEGER),
 	FIELD("microcode", STRING), FIELD("kernel", STRING), FIELD("architecture", STRING), FIELD("governor", STRING),
-	FIELD("smt", STRING), FIELD("hypervisor", STRING), FIELD("line_size", INTEGER), END,
+	FIELD("smt", STRING), FIELD("hypervisor", STRING), FIELD("line_size", INTEGER),
+	FIELD("atomics", STRING), END,
 };
 static const struct member clock_members[] = {
-	FIELD("source", STRING), FIELD("ns_per_tick", NUMBER),
+	FIELD("source", STRING), FIELD("timer", STRING), FIELD("rate", STRING),
+	FIELD("ns_per_tick", NUMBER), FIELD("resolution_ns", NUMBER), FIELD("observed_step_ns", NUMBER),
+	FIELD("rejected_timer", STRING),
 	FIELD("read_overhead_median_ns", NUMBER), FIELD("read_overhead_min_ns", NUMBER), END,
 };
 static const struct member cpu[] = {

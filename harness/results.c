@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/arch.h"
 #include "base/common.h"
 
 int write_file_atomic(const char *path, const char *data, size_t len, char *err)
@@ -161,33 +162,15 @@ static const char *read_line_of(const char *path, char *buf, size_t size)
 	return line;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-/* CPUID leaf 1 ECX bit 31 is set by every hypervisor; leaf 0x40000000 names it. */
-static void hypervisor_name(char *buf, size_t size)
-{
-	unsigned a, b, c, d;
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 31)) {
-		snprintf(buf, size, "none");
-		return;
-	}
-	__cpuid(0x40000000, a, b, c, d);
-	char sig[13];
-	memcpy(sig, &b, 4);
-	memcpy(sig + 4, &c, 4);
-	memcpy(sig + 8, &d, 4);
-	sig[12] = '\0';
-	for (int i = 11; i >= 0 && (sig[i] == ' ' || sig[i] == '\0'); i--)
-		sig[i] = '\0';
-	snprintf(buf, size, "%s", sig[0] ? sig : "unknown");
-}
-#else
+/* The hypervisor's name from the CPU where it says (x86's CPUID), else from
+ * the kernel's /sys/hypervisor/type (Xen), else "unknown". */
 static void hypervisor_name(char *buf, size_t size)
 {
 	char line[64];
+	if (arch_hypervisor_name(buf, size))
+		return;
 	snprintf(buf, size, "%s", read_line_of("/sys/hypervisor/type", line, sizeof line) ? line : "unknown");
 }
-#endif
 
 /* The microcode revision of CPU 0 from /proc/cpuinfo ("0xa201016"): a
  * fleet's nodes of one model that differ in it are not the same machine.
@@ -224,19 +207,27 @@ json_t *machine_description(const struct topology *t)
 		snprintf(smt, sizeof smt, "unknown");
 	else
 		snprintf(smt, sizeof smt, "%s", strcmp(smt, "1") == 0 ? "on" : "off");
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i}",
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}",
 			 "host", host, "cpu_model", t->cpu_model, "vendor", t->vendor,
 			 "family", t->family, "model", t->model, "stepping", t->stepping,
 			 "microcode", microcode,
 			 "kernel", u.release, "architecture", u.machine, "governor", governor,
-			 "smt", smt, "hypervisor", hv, "line_size", t->line_size);
+			 "smt", smt, "hypervisor", hv, "line_size", t->line_size,
+			 "atomics", arch_atomics_description());
 }
 
 static json_t *clock_description(const struct clock_info *c)
 {
-	return json_pack("{s:s, s:f, s:f, s:f}", "source", c->source, "ns_per_tick", c->ns_per_tick,
+	json_t *d = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f}", "source", c->source, "timer",
+			 c->timer ? c->timer : c->source, "rate", c->rate ? c->rate : "given",
+			 "ns_per_tick", c->ns_per_tick, "resolution_ns",
+			 c->resolution_ns > 0 ? c->resolution_ns : c->ns_per_tick, "observed_step_ns",
+			 c->observed_step_ns,
 			 "read_overhead_median_ns", c->overhead_ns, "read_overhead_min_ns",
 			 c->overhead_min_ns);
+	if (d && c->rejected_timer[0])
+		json_object_set_new(d, "rejected_timer", json_string(c->rejected_timer));
+	return d;
 }
 
 static json_t *topology_description(const struct topology *t)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/arch.h"
 #include "kernels/kernel.h"
 
 enum ct_kind { CT_ATOMIC, CT_BASELINE, CT_SPLIT_LOCK, CT_LOCK, CT_KIND_COUNT };
@@ -39,6 +40,7 @@ struct ct_agent {
 
 struct ct_op {
 	const char *name;
+	const char *base;         /* the operation whatever its atomic form: fetch_add for fetch_add_lse */
 	const char *summary;
 	enum ct_kind kind;
 	bool own_word;            /* every thread on its own padded word (baseline) */
@@ -53,16 +55,23 @@ struct ct_op {
 	/* After the run: the word against every thread's work (own_word: one
 	 * thread's own word, n == 1). */
 	int (*check)(uint64_t word, const struct ct_agent *const *agents, int n);
+	bool counts_retries;      /* a CAS loop: retries per success are reported */
+	/* NULL when every CPU of the architecture runs it; else whether this
+	 * one does (an LSE form on an ARMv8.0 CPU), and if not why */
+	bool (*available)(char *why, size_t size);
 };
 
-#define CONTENTION_OPS(X) \
-	X(load)               \
-	X(store)              \
-	X(fetch_add)          \
-	X(cas_loop)           \
-	X(exchange)           \
-	X(fetch_add_padded)   \
-	X(split_lock_add)     \
+/* The read-modify-writes come in every form of atomics the architecture has
+ * (base/arch.h): fetch_add on x86-64, fetch_add_lse and fetch_add_llsc on
+ * aarch64, so the CSV says which instructions contended. */
+#define CONTENTION_OPS(X)                          \
+	X(load)                                    \
+	X(store)                                   \
+	ARCH_ATOMIC_KERNELS(X, fetch_add)          \
+	ARCH_ATOMIC_KERNELS(X, cas_loop)           \
+	ARCH_ATOMIC_KERNELS(X, exchange)           \
+	ARCH_ATOMIC_KERNELS(X, fetch_add_padded)   \
+	X(split_lock_add)                          \
 	X(aligned_lock_add)
 
 #define DECLARE_CT_OP(name) extern const struct ct_op ct_op_##name;

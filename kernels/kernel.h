@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/arch.h"
 #include "base/timing.h"
 
 enum kernel_status {
@@ -52,20 +53,26 @@ struct kernel {
 	 * Both agents are called with the same counts, batch after batch. */
 	int (*initiator)(struct kernel_ctx *ctx, uint64_t round_trips);
 	int (*responder)(struct kernel_ctx *ctx, uint64_t round_trips);
+	/* NULL when every CPU of the architecture runs it; else whether this
+	 * one does, and if not why (an LSE kernel on an ARMv8.0 CPU). */
+	bool (*available)(char *why, size_t size);
 };
+
+/* Whether this CPU can run k; why says what it lacks. */
+static inline bool kernel_available(const struct kernel *k, char *why, size_t size)
+{
+	return k->available == NULL || k->available(why, size);
+}
 
 static inline _Atomic uint64_t *kernel_slot(const struct kernel_ctx *ctx, int slot)
 {
 	return (_Atomic uint64_t *)(ctx->lines + (size_t)slot * ctx->line_stride);
 }
 
+/* The CPU's spin-wait hint (pause on x86-64, yield on aarch64). */
 static inline void cpu_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
+	arch_relax();
 }
 
 /* Checking the clock costs more than a spin iteration, so the watchdog is

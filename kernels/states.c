@@ -6,9 +6,6 @@
 
 #include "base/shuffle.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 const char *line_state_name(enum line_state s)
 {
@@ -31,14 +28,40 @@ const char *line_op_name(enum line_op op)
 const char *invalidation_name(enum invalidation m)
 {
 	switch (m) {
-	case INVALIDATE_CLFLUSHOPT:
-		return "clflushopt";
-	case INVALIDATE_CLFLUSH:
-		return "clflush";
+	case INVALIDATE_FLUSH_ORDERED:
+	case INVALIDATE_FLUSH_OVERLAPPED:
+		return arch_flush_name((enum arch_flush)m);
 	case INVALIDATE_EVICT:
 		return "evict";
 	}
 	return "?";
+}
+
+int invalidation_from_name(const char *name)
+{
+	static const enum invalidation all[] = { INVALIDATE_FLUSH_OVERLAPPED, INVALIDATE_FLUSH_ORDERED,
+						 INVALIDATE_EVICT };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const char *known = invalidation_name(all[i]);
+		if (known && strcmp(known, name) == 0)
+			return (int)all[i];
+	}
+	return -1;
+}
+
+bool states_invalidation_available(enum invalidation m, char *why, size_t size)
+{
+	return m == INVALIDATE_EVICT || arch_flush_available((enum arch_flush)m, why, size);
+}
+
+enum invalidation states_best_invalidation(void)
+{
+	char why[160];
+	if (states_invalidation_available(INVALIDATE_FLUSH_OVERLAPPED, why, sizeof why))
+		return INVALIDATE_FLUSH_OVERLAPPED;
+	if (states_invalidation_available(INVALIDATE_FLUSH_ORDERED, why, sizeof why))
+		return INVALIDATE_FLUSH_ORDERED;
+	return INVALIDATE_EVICT;
 }
 
 /* ---- the descriptors ---- */
@@ -250,25 +273,13 @@ static bool walk_store(struct chain_walk *w)
 /* Compare-and-swap of the chain word with itself (expected == desired), so
  * it succeeds, writes, and leaves the chain intact. The next address is the
  * value the CAS returned. */
+/* Compare-and-swap of the chain word with itself (expected == desired), so
+ * it succeeds, writes, and leaves the chain intact. The next address is the
+ * value the CAS returned: base/arch.h's arch_cas_returning makes the loaded
+ * register its only source. */
 static inline bool cas_word(_Atomic uintptr_t *word, uintptr_t *seen)
 {
-#if defined(__x86_64__)
-	/* In C, a successful CAS leaves `expected` as it was, so the compiler may
-	 * compute the next address from the private copy instead of from what
-	 * the instruction returned; the asm makes the returned register the
-	 * only source. (A locked instruction also orders every later load.) */
-	bool ok;
-	uintptr_t desired = *seen;
-	__asm__ __volatile__("lock cmpxchgq %[desired], %[word]"
-			     : "+a"(*seen), [word] "+m"(*word), "=@ccz"(ok)
-			     : [desired] "r"(desired)
-			     : "memory");
-	return ok;
-#else
-	uintptr_t desired = *seen;
-	return atomic_compare_exchange_strong_explicit(word, seen, desired, memory_order_seq_cst,
-						       memory_order_seq_cst);
-#endif
+	return arch_cas_returning(word, seen);
 }
 
 static bool walk_cas(struct chain_walk *w)
@@ -343,51 +354,17 @@ uint64_t states_touch_pages(const struct line_set *set)
 	return sum;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-bool cpu_has_clflush(void)
-{
-	unsigned a, b, c, d;
-	return __get_cpuid(1, &a, &b, &c, &d) && (d >> 19) & 1; /* CPUID.1:EDX.CLFSH */
-}
-
-bool cpu_has_clflushopt(void)
-{
-	unsigned a, b, c, d;
-	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 23) & 1; /* CPUID.7.0:EBX.CLFLUSHOPT */
-}
-
 void states_flush_all(const struct line_set *set, enum invalidation m)
 {
 	/* clflush is ordered with every other store and flush, so each one
-	 * waits for the last; clflushopt is not, so the flushes of the set
-	 * overlap, and the fence below waits for all of them. Either way the
-	 * line leaves every cache of the coherence domain, not just ours. */
-	for (long i = 0; i < set->n; i++) {
-		char *line = (char *)line_at(set, i);
-		if (m == INVALIDATE_CLFLUSHOPT)
-			__asm__ __volatile__("clflushopt %0" : "+m"(*line)::"memory");
-		else
-			__asm__ __volatile__("clflush %0" : "+m"(*line)::"memory");
-	}
-	__asm__ __volatile__("mfence" ::: "memory");
+	 * waits for the last; clflushopt and dc civac are not, so the flushes
+	 * of the set overlap, and arch_flush_wait waits for all of them. Either
+	 * way the line leaves every cache of the coherence domain, not just
+	 * ours. */
+	for (long i = 0; i < set->n; i++)
+		arch_flush_line((enum arch_flush)m, line_at(set, i));
+	arch_flush_wait();
 }
-#else
-/* No user-level flush instruction cohmap knows here: lines are evicted. */
-bool cpu_has_clflush(void)
-{
-	return false;
-}
-
-bool cpu_has_clflushopt(void)
-{
-	return false;
-}
-
-void states_flush_all(const struct line_set *set, enum invalidation m)
-{
-	(void)set, (void)m;
-}
-#endif
 
 uint64_t states_stream(const unsigned char *buf, size_t bytes, size_t line_size,
 		       void (*beat)(void *arg), void *arg)

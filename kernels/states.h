@@ -12,6 +12,7 @@
 #ifndef COHMAP_KERNELS_STATES_H
 #define COHMAP_KERNELS_STATES_H
 
+#include "base/arch.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -151,15 +152,26 @@ uint64_t states_read_all(const struct line_set *set);
  * without PCIDs does that on every kernel entry). */
 uint64_t states_touch_pages(const struct line_set *set);
 
-/* How a line is made Invalid in every cache. */
-enum invalidation { INVALIDATE_CLFLUSHOPT, INVALIDATE_CLFLUSH, INVALIDATE_EVICT };
-const char *invalidation_name(enum invalidation m); /* "clflushopt", "clflush", "evict" */
-/* What this CPU offers, from CPUID at run time. */
-bool cpu_has_clflushopt(void);
-bool cpu_has_clflush(void);
+/* How a line is made Invalid in every cache: with one of the architecture's
+ * flush instructions (base/arch.h: clflushopt or clflush on x86-64, dc civac
+ * on aarch64), or by eviction. */
+enum invalidation {
+	INVALIDATE_FLUSH_ORDERED = ARCH_FLUSH_ORDERED,       /* clflush */
+	INVALIDATE_FLUSH_OVERLAPPED = ARCH_FLUSH_OVERLAPPED, /* clflushopt, dc_civac */
+	INVALIDATE_EVICT,
+};
+/* "clflushopt", "clflush", "dc_civac", "evict"; NULL for a flush this
+ * architecture does not have. */
+const char *invalidation_name(enum invalidation m);
+/* The method a name means here; -1 when unknown. */
+int invalidation_from_name(const char *name);
+/* Whether this CPU has it (CPUID on x86-64), and if not why. Eviction is
+ * always available. */
+bool states_invalidation_available(enum invalidation m, char *why, size_t size);
+/* What auto picks: the overlapped flush, else the ordered one, else eviction. */
+enum invalidation states_best_invalidation(void);
 /* Flushes every line of the set from every cache of the coherence domain
- * (m is CLFLUSHOPT or CLFLUSH, and the CPU must have it), then waits until
- * the flushes are done. */
+ * (m is a flush the CPU has), then waits until the flushes are done. */
 void states_flush_all(const struct line_set *set, enum invalidation m);
 /* Reads one word of every line of buf, so this CPU's caches fill with it
  * and drop whatever they held; calls beat(arg) every few MiB so a

@@ -6,23 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define STREAM_X86 1
-#endif
+#include "base/arch.h"
 
-/* Each plain loop is built for the widest vectors this CPU has (the dynamic
- * loader picks the clone, as it does for libc's memcpy), so the same-core
- * baseline shows what one core can move, not what the x86-64 baseline ISA
- * allows. The clones follow likwid-bench's kernel widths (copy_avx512,
- * copy_avx, copy_sse), so bench/bandwidth-vs-likwid compares like with like:
- * "avx" gives 256-bit moves to a CPU with AVX but no AVX2 (its integer adds
- * stay 128-bit). stream_vector_isa() names the clone that runs. */
-#ifdef STREAM_X86
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "avx", "default")))
-#else
-#define VECTOR_CLONES
-#endif
+/* Each plain loop is built for the widest vectors this CPU has where the
+ * architecture has several (x86-64: the AVX clones of ARCH_VECTOR_CLONES,
+ * picked by the dynamic loader as it does for libc's memcpy), so the
+ * same-core baseline shows what one core can move, not what the baseline
+ * ISA allows. stream_vector_isa() names the one that runs. */
+#define VECTOR_CLONES ARCH_VECTOR_CLONES
 
 /* restrict tells the compiler the buffers do not overlap, so it vectorises
  * without a run-time overlap check and without a scalar fallback copy. */
@@ -78,49 +69,33 @@ static void copy_memcpy(uint64_t *restrict dst, const uint64_t *restrict src, si
 	memcpy(dst, src, n * sizeof *dst);
 }
 
-#ifdef STREAM_X86
 static bool have_streaming_stores(char *why, size_t size)
 {
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("sse2"))
-		return true;
-	snprintf(why, size, "non-temporal stores need SSE2, which this CPU lacks");
-	return false;
+	return arch_nontemporal_available(why, size);
 }
 
-/* Streaming stores are weakly ordered: the sfence at the end makes the whole
- * chunk visible before the caller publishes it with a release store. */
-__attribute__((target("sse2")))
+/* Non-temporal stores, two words at a time (base/arch.h: movntdq on x86-64,
+ * stnp on aarch64). They are weakly ordered: the fence at the end makes the
+ * whole chunk visible before the caller publishes it with a release store. */
 static void write_pattern_nt(uint64_t *restrict dst, size_t n, uint64_t tag)
 {
 	size_t i = 0;
 	for (; i + 2 <= n; i += 2)
-		_mm_stream_si128((__m128i *)(dst + i),
-				 _mm_set_epi64x((long long)(tag + i + 1), (long long)(tag + i)));
+		arch_store_nt2(dst + i, tag + i, tag + i + 1);
 	for (; i < n; i++)
 		dst[i] = tag + i;
-	_mm_sfence();
+	arch_nt_fence();
 }
 
-__attribute__((target("sse2")))
 static void copy_nt(uint64_t *restrict dst, const uint64_t *restrict src, size_t n)
 {
 	size_t i = 0;
 	for (; i + 2 <= n; i += 2)
-		_mm_stream_si128((__m128i *)(dst + i), _mm_load_si128((const __m128i *)(src + i)));
+		arch_copy_nt2(dst + i, src + i);
 	for (; i < n; i++)
 		dst[i] = src[i];
-	_mm_sfence();
+	arch_nt_fence();
 }
-#else
-static bool have_streaming_stores(char *why, size_t size)
-{
-	snprintf(why, size, "non-temporal stores are implemented for x86 only");
-	return false;
-}
-#define write_pattern_nt write_pattern
-#define copy_nt copy_loop
-#endif
 
 const struct stream_kernel stream_write = {
 	.name = "write",
@@ -200,19 +175,7 @@ bool stream_kernel_available(const struct stream_kernel *k, char *why, size_t si
 
 const char *stream_vector_isa(void)
 {
-#ifdef STREAM_X86
-	/* The order target_clones prefers. */
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f"))
-		return "avx512f";
-	if (__builtin_cpu_supports("avx2"))
-		return "avx2";
-	if (__builtin_cpu_supports("avx"))
-		return "avx";
-	return "x86-64 baseline (sse2)";
-#else
-	return "the compiler's default";
-#endif
+	return arch_vector_isa();
 }
 
 size_t stream_find_mismatch(const uint64_t *src, size_t n, uint64_t tag)

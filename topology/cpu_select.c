@@ -3,6 +3,7 @@
  * this process's affinity mask, and topology_keep_here() for a topology file. */
 #include "topology/topology.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <likwid.h>
 #include <numa.h>
 
 #include "base/common.h"
@@ -73,6 +73,57 @@ static int check_cpu(const struct selection *s, const int *cpus, int n, long c, 
 	return 0;
 }
 
+/* One item of a CPU list, "i" or "i-j" with i <= j: its bounds, where the
+ * last number's text starts (if last_text) and where the item ends. */
+static bool range_item(const char *item, long *first, long *last, const char **last_text,
+		       char **after)
+{
+	if (!isdigit((unsigned char)*item))
+		return false;
+	*first = *last = strtol(item, after, 10);
+	if (last_text)
+		*last_text = item;
+	if (**after == '-') {
+		if (!isdigit((unsigned char)(*after)[1]))
+			return false;
+		if (last_text)
+			*last_text = *after + 1;
+		*last = strtol(*after + 1, after, 10);
+	}
+	return *last >= *first;
+}
+
+/* Without liblikwid (a build without it, or a machine it cannot read) a
+ * plain list is read here, in the order it names the CPUs, as likwid would:
+ * "i" or "i-j" (i <= j) items separated by commas. */
+static int plain_list_without_likwid(const struct selection *sel, int *cpus, int max, char *err)
+{
+	int n = 0;
+
+	for (const char *item = sel->expr; *item; item++) {
+		char *after;
+		long first, last;
+		if (!range_item(item, &first, &last, NULL, &after) || (*after && *after != ',') ||
+		    (*after == ',' && !after[1]))
+			goto invalid;
+		for (long c = first; c <= last; c++) {
+			if (n == max) {
+				set_error(err, "cpu expression '%s' names more than %d CPUs", sel->expr, max);
+				return -1;
+			}
+			if (check_cpu(sel, cpus, n, c, err) < 0)
+				return -1;
+			cpus[n++] = (int)c;
+		}
+		item = *after ? after : after - 1;
+	}
+	if (n > 0)
+		return n;
+invalid:
+	set_error(err, "cpu expression '%s' is not valid (%s)", sel->expr, EXPR_EXAMPLES);
+	return -1;
+}
+
 static int plain_list(const struct selection *sel, int *cpus, int max, char *err)
 {
 	struct likwid_capture cap;
@@ -82,14 +133,14 @@ static int plain_list(const struct selection *sel, int *cpus, int max, char *err
 	int n, rc = -1, *buf;
 
 	if (likwid_start(err) < 0)
-		return -1;
+		return plain_list_without_likwid(sel, cpus, max, err);
 	if (!(buf = calloc((size_t)max + 1, sizeof(*buf)))) {
 		set_error(err, "out of memory");
 		return -1;
 	}
 	if (likwid_capture_begin(&cap, err) < 0)
 		goto out;
-	n = cpustr_to_cpulist(sel->expr, buf, max + 1);
+	n = likwid_cpulist(sel->expr, buf, max + 1);
 	named = numa_parse_cpustring_all(sel->expr); /* its warnings are captured too */
 	likwid_capture_end(&cap, said, sizeof(said));
 
@@ -143,7 +194,7 @@ static int domain_size(const char *domain, size_t len)
 {
 	struct likwid_capture cap;
 	char name[32], said[256], ignored[ERRLEN];
-	int n, size = (int)get_cpuTopology()->numHWThreads + 1, *buf;
+	int n, size = likwid_hw_threads() + 1, *buf;
 
 	if (len == 0 || len >= sizeof(name) || !(buf = calloc((size_t)size, sizeof(*buf))))
 		return -1;
@@ -152,7 +203,7 @@ static int domain_size(const char *domain, size_t len)
 		free(buf);
 		return -1;
 	}
-	n = cpustr_to_cpulist(name, buf, size);
+	n = likwid_cpulist(name, buf, size);
 	likwid_capture_end(&cap, said, sizeof(said));
 	free(buf);
 	return n > 0 ? n : -1;
@@ -184,17 +235,10 @@ static int check_domain_indices(const char *expr, char *err)
 		/* Items are "i" or "i-j" with i <= j, as in a kernel CPU list. */
 		for (const char *item = list; item < end; item++) {
 			char *after;
-			const char *last_text = item;
-			long first = strtol(item, &after, 10), last = first;
-			if (!isdigit((unsigned char)*item))
-				goto invalid;
-			if (*after == '-') {
-				if (!isdigit((unsigned char)after[1]))
-					goto invalid;
-				last_text = after + 1;
-				last = strtol(last_text, &after, 10);
-			}
-			if (last < first || (after < end && *after != ','))
+			const char *last_text;
+			long first, last;
+			if (!range_item(item, &first, &last, &last_text, &after) ||
+			    (after < end && *after != ','))
 				goto invalid;
 			if (last > highest) {
 				highest = last; /* LONG_MAX for numbers too long for a long */
@@ -236,7 +280,7 @@ static int likwid_expression(const char *expr, int *cpus, int max, char *err)
 		free(buf);
 		return -1;
 	}
-	n = cpustr_to_cpulist(expr, buf, max + 1);
+	n = likwid_cpulist(expr, buf, max + 1);
 	likwid_capture_end(&cap, said, sizeof(said));
 	if (n <= 0)
 		set_error(err, "cpu expression '%s' is not valid (%s)%s%s", expr, EXPR_EXAMPLES,
@@ -323,7 +367,17 @@ int topology_select(const struct topology *t, const char *expr, int *cpus, int m
 		n = plain_list(&sel, cpus, max, err);
 		goto out;
 	}
-	if (likwid_start(err) < 0 || check_domain_indices(expr, err) < 0)
+	if (likwid_start(err) < 0) {
+		char why[ERRLEN];
+		snprintf(why, sizeof(why), "%s", err);
+		if (strchr(expr, ':')) /* a domain: S0:, N:, E:, L: */
+			set_error(err, "cpu expression '%s' needs liblikwid, which is not available (%s); "
+				  "name the CPUs by number (0,2,4-7)", expr, why);
+		else
+			set_error(err, "cpu expression '%s' is not valid (%s)", expr, EXPR_EXAMPLES);
+		goto out;
+	}
+	if (check_domain_indices(expr, err) < 0)
 		goto out;
 	n = likwid_expression(expr, cpus, max, err);
 	for (int i = 0; i < n; i++)

@@ -1,7 +1,10 @@
 /* The live machine as liblikwid sees it: starting liblikwid with its messages
- * captured, and topology_detect(), which reads sockets, NUMA nodes, caches and
- * cores from it (sysfs fills in the L2 groups). CPU expressions are in
- * topology/cpu_select.c, the sysfs and affinity reading in topology/sysfs_cpus.c. */
+ * captured (topology/likwid_capture.c), and likwid_topology_detect(), which
+ * reads sockets, NUMA nodes, caches and cores from it (sysfs fills in the L2
+ * groups). CPU expressions are in topology/cpu_select.c, the sysfs and
+ * affinity reading in topology/sysfs_cpus.c, the fallback without liblikwid in
+ * topology/sysfs_source.c. A build without liblikwid (NO_LIKWID=1) links
+ * topology/likwid_none.c instead of this file. */
 #include "topology/topology.h"
 
 #include <errno.h>
@@ -18,66 +21,28 @@
 #include <numa.h>
 
 #include "base/common.h"
+#include "topology/groups.h"
 #include "topology/likwid_calls.h"
 #include "topology/sysfs_cpus.h"
-
-/* ---- likwid's chatter --------------------------------------------------- */
-
-/* liblikwid prints INFO/WARN lines to stdout and stderr. Both descriptors are
- * pointed at a memfd around every call, so cohmap's own output stays clean and
- * the text can become part of an error message. The redirection is process
- * wide: callers run it before starting agents. */
-int likwid_capture_begin(struct likwid_capture *c, char *err)
-{
-	fflush(stdout);
-	fflush(stderr);
-	c->fd = memfd_create("cohmap-likwid", MFD_CLOEXEC);
-	c->out = dup(STDOUT_FILENO);
-	c->err = dup(STDERR_FILENO);
-	if (c->fd >= 0 && c->out >= 0 && c->err >= 0 && dup2(c->fd, STDOUT_FILENO) >= 0 &&
-	    dup2(c->fd, STDERR_FILENO) >= 0)
-		return 0;
-	set_error(err, "cannot capture liblikwid's messages: %s", strerror(errno));
-	if (c->out >= 0)
-		dup2(c->out, STDOUT_FILENO), close(c->out);
-	if (c->err >= 0)
-		dup2(c->err, STDERR_FILENO), close(c->err);
-	if (c->fd >= 0)
-		close(c->fd);
-	return -1;
-}
-
-/* Restores the descriptors and returns likwid's first line that is more than
- * INFO ("" if none), without its "WARN:"/"ERROR:" tag. */
-void likwid_capture_end(struct likwid_capture *c, char *first, size_t size)
-{
-	char text[4096], *line, *save = NULL;
-	ssize_t n;
-
-	fflush(stdout);
-	fflush(stderr);
-	dup2(c->out, STDOUT_FILENO);
-	dup2(c->err, STDERR_FILENO);
-	close(c->out);
-	close(c->err);
-	n = pread(c->fd, text, sizeof(text) - 1, 0);
-	close(c->fd);
-	text[n > 0 ? n : 0] = '\0';
-	first[0] = '\0';
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line += strspn(line, " \t");
-		if (!*line || strncmp(line, "INFO", 4) == 0)
-			continue;
-		if (strncmp(line, "WARN: ", 6) == 0 || strncmp(line, "ERROR: ", 7) == 0)
-			line = strchr(line, ' ') + 1;
-		snprintf(first, size, "%s", line);
-		return;
-	}
-}
 
 /* liblikwid does not promise that topology_init() can run twice in a process,
  * so it runs once; this flag is the module's only mutable global. */
 static bool likwid_ready;
+
+bool topology_likwid_built(void)
+{
+	return true;
+}
+
+int likwid_cpulist(const char *expr, int *cpus, int max)
+{
+	return cpustr_to_cpulist(expr, cpus, max);
+}
+
+int likwid_hw_threads(void)
+{
+	return (int)get_cpuTopology()->numHWThreads;
+}
 
 int likwid_start(char *err)
 {
@@ -106,74 +71,6 @@ int likwid_start(char *err)
 }
 
 /* ---- detection ----------------------------------------------------------- */
-
-struct keyed {
-	uint64_t key;
-	int index;
-};
-
-static int cmp_keyed(const void *pa, const void *pb)
-{
-	const struct keyed *a = pa, *b = pb;
-
-	if (a->key != b->key)
-		return a->key > b->key ? 1 : -1;
-	return (a->index > b->index) - (a->index < b->index);
-}
-
-static uint64_t key2(uint32_t hi, uint32_t lo)
-{
-	return (uint64_t)hi << 32 | lo;
-}
-
-/* Each group is named after its lowest CPU: the ids are then global, the same
- * under any cpuset, and readable ("core 20" is the core CPU 20 sits on). */
-static int name_groups(struct cpu_place *cpus, int n, const uint64_t *keys, size_t field)
-{
-	struct keyed *k = malloc((size_t)n * sizeof(*k));
-
-	if (!k)
-		return -1;
-	for (int i = 0; i < n; i++)
-		k[i] = (struct keyed){ keys[i], i };
-	qsort(k, (size_t)n, sizeof(*k), cmp_keyed);
-	for (int i = 0, first = 0; i < n; i++) {
-		if (i > 0 && k[i].key != k[i - 1].key)
-			first = i;
-		*(int *)(void *)((char *)&cpus[k[i].index] + field) = cpus[k[first].index].cpu;
-	}
-	free(k);
-	return 0;
-}
-
-/* likwid's thread id is hwloc's sibling_rank of the PU: its rank among the
- * children of its parent object, which is the core only when no cache is
- * private to one thread. QEMU 7.2 (TCG, -cpu Skylake-Server, threads=2) reports
- * in CPUID leaf 4 an L1 per thread, so hwloc hangs each PU below its own L1
- * and every thread of a core gets sibling_rank 0: likwid says both threads of
- * each core are thread 0 while the kernel lists them as siblings. So the SMT
- * index is the thread's rank within its core, ordered by likwid's thread id
- * and then by OS CPU id, the order of the kernel's thread_siblings_list. Where
- * likwid's ids are right (0, 1, ... per core) this changes none of them. */
-int topology_rank_smt(struct cpu_place *cpus, int n)
-{
-	struct keyed *k = malloc((size_t)(n > 0 ? n : 1) * sizeof(*k));
-
-	if (!k)
-		return -1;
-	for (int i = 0; i < n; i++)
-		k[i] = (struct keyed){ key2((uint32_t)cpus[i].core, (uint32_t)cpus[i].smt), i };
-	/* Ties (equal thread ids in one core) fall back to the index, and cpus
-	 * is sorted by CPU id. */
-	qsort(k, (size_t)n, sizeof(*k), cmp_keyed);
-	for (int i = 0, first = 0; i < n; i++) {
-		if (i > 0 && k[i].key >> 32 != k[i - 1].key >> 32)
-			first = i;
-		cpus[k[i].index].smt = i - first;
-	}
-	free(k);
-	return 0;
-}
 
 static const CacheLevel *cache_level(const CpuTopology *ct, uint32_t level)
 {
@@ -238,7 +135,7 @@ static int llc_domains(const CpuTopology *ct, const AffinityDomains *ad, int *ll
 	for (uint32_t i = 0; i < n; i++) {
 		llc[i] = -1;
 		sockets[i] = ct->threadPool[i].packageId;
-		cores[i] = key2(ct->threadPool[i].packageId, ct->threadPool[i].coreId);
+		cores[i] = topology_key2(ct->threadPool[i].packageId, ct->threadPool[i].coreId);
 	}
 	for (uint32_t d = 0; d < ad->numberOfAffinityDomains; d++) {
 		const AffinityDomain *dom = &ad->domains[d];
@@ -256,8 +153,8 @@ static int llc_domains(const CpuTopology *ct, const AffinityDomains *ad, int *ll
 	ncores = sort_unique(cores, n);
 	for (uint32_t i = 0; i < n; i++) {
 		const HWThread *h = &ct->threadPool[i];
-		size_t core_rank = lower_bound(cores, ncores, key2(h->packageId, h->coreId)) -
-				   lower_bound(cores, ncores, key2(h->packageId, 0));
+		size_t core_rank = lower_bound(cores, ncores, topology_key2(h->packageId, h->coreId)) -
+				   lower_bound(cores, ncores, topology_key2(h->packageId, 0));
 		if (llc[i] < 0)
 			llc[i] = (int)(lower_bound(sockets, nsockets, h->packageId) * per_socket +
 				       core_rank / per_cache);
@@ -269,22 +166,9 @@ static int llc_domains(const CpuTopology *ct, const AffinityDomains *ad, int *ll
 
 static void cpu_vendor(const CpuInfo *ci, char *buf, size_t size)
 {
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
 	/* likwid keeps the vendor as a number and an isIntel flag only. */
-	snprintf(buf, size, "%s", ci->isIntel ? "GenuineIntel" : "unknown");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, ':');
-		if (strncmp(line, "vendor_id", 9) == 0 && v) {
-			v += 1 + strspn(v + 1, " \t");
-			v[strcspn(v, "\n")] = '\0';
-			snprintf(buf, size, "%s", v);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
+	if (proc_cpuinfo_field("vendor_id", buf, size) < 0)
+		snprintf(buf, size, "%s", ci->isIntel ? "GenuineIntel" : "unknown");
 }
 
 static void cpu_model(const CpuInfo *ci, char *buf, size_t size)
@@ -298,7 +182,7 @@ static void cpu_model(const CpuInfo *ci, char *buf, size_t size)
 		buf[--n] = '\0';
 }
 
-int topology_detect(struct topology *t, char *err)
+int likwid_topology_detect(struct topology *t, char *err)
 {
 	struct topology nt = { 0 };
 	struct affinity aff = { 0 };
@@ -378,13 +262,13 @@ int topology_detect(struct topology *t, char *err)
 	/* likwid's numDies is 0 when it cannot see dies (as under KVM): the die is
 	 * then the socket. */
 	for (int i = 0; i < nt.ncpus; i++)
-		keys[i] = key2(ct->threadPool[index[i]].packageId,
+		keys[i] = topology_key2(ct->threadPool[index[i]].packageId,
 			       ct->numDies ? ct->threadPool[index[i]].dieId : 0);
-	if (name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, die)) < 0)
+	if (topology_name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, die)) < 0)
 		goto nomem;
 	for (int i = 0; i < nt.ncpus; i++)
-		keys[i] = key2(ct->threadPool[index[i]].packageId, ct->threadPool[index[i]].coreId);
-	if (name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, core)) < 0 ||
+		keys[i] = topology_key2(ct->threadPool[index[i]].packageId, ct->threadPool[index[i]].coreId);
+	if (topology_name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, core)) < 0 ||
 	    topology_rank_smt(nt.cpus, nt.ncpus) < 0)
 		goto nomem;
 	/* L2: sysfs says which CPUs share each L2 when it has cache entries for
@@ -402,14 +286,14 @@ int topology_detect(struct topology *t, char *err)
 		else if (!l2 || l2->threads <= ct->numThreadsPerCore)
 			keys[i] = (uint64_t)nt.cpus[i].core;
 		else
-			keys[i] = key2(h->packageId, h->apicId >> l2_shift);
+			keys[i] = topology_key2(h->packageId, h->apicId >> l2_shift);
 	}
-	if (name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, l2_group)) < 0)
+	if (topology_name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, l2_group)) < 0)
 		goto nomem;
 	/* L3: likwid's last-level-cache domains, its own grouping. */
 	for (int i = 0; i < nt.ncpus; i++)
 		keys[i] = (uint64_t)(uint32_t)llc[index[i]];
-	if (name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, l3_group)) < 0)
+	if (topology_name_groups(nt.cpus, nt.ncpus, keys, offsetof(struct cpu_place, l3_group)) < 0)
 		goto nomem;
 
 	line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);

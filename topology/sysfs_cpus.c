@@ -82,29 +82,68 @@ void affinity_format(const struct affinity *a, char *buf, size_t size)
 	}
 }
 
-int sysfs_l2(int cpu)
+int sysfs_cache(int cpu, int level, size_t *bytes)
 {
-	char path[128], text[64];
+	char path[128], text[64], want[8];
 	int lowest = -1;
 
+	snprintf(want, sizeof(want), "%d", level);
 	for (int idx = 0; idx < 16; idx++) {
 		struct bitmask *m;
 		snprintf(path, sizeof(path), SYS_CPU "/cpu%d/cache/index%d/level", cpu, idx);
 		if (sysfs_read_text(path, text, sizeof(text)) < 0)
 			break;
-		if (strcmp(text, "2") != 0)
+		if (strcmp(text, want) != 0)
 			continue;
 		snprintf(path, sizeof(path), SYS_CPU "/cpu%d/cache/index%d/type", cpu, idx);
 		if (sysfs_read_text(path, text, sizeof(text)) == 0 && strcmp(text, "Instruction") == 0)
 			continue;
+		snprintf(path, sizeof(path), SYS_CPU "/cpu%d/cache/index%d/size", cpu, idx);
+		if (bytes && sysfs_read_text(path, text, sizeof(text)) == 0) {
+			char *unit;
+			unsigned long long n = strtoull(text, &unit, 10);
+			*bytes = (size_t)(n << (*unit == 'K' ? 10 : *unit == 'M' ? 20 : *unit == 'G' ? 30 : 0));
+		}
 		snprintf(path, sizeof(path), SYS_CPU "/cpu%d/cache/index%d/shared_cpu_list", cpu, idx);
 		if (!(m = sysfs_read_cpulist(path)))
 			break;
-		for (unsigned c = 0; c < m->size && lowest < 0; c++)
-			if (numa_bitmask_isbitset(m, c))
-				lowest = (int)c;
+		lowest = sysfs_lowest(m);
 		numa_bitmask_free(m);
 		break;
 	}
 	return lowest;
+}
+
+int sysfs_l2(int cpu)
+{
+	return sysfs_cache(cpu, 2, NULL);
+}
+
+int sysfs_lowest(const struct bitmask *m)
+{
+	for (unsigned c = 0; m && c < m->size; c++)
+		if (numa_bitmask_isbitset(m, c))
+			return (int)c;
+	return -1;
+}
+
+int proc_cpuinfo_field(const char *name, char *buf, size_t size)
+{
+	char line[256];
+	size_t len = strlen(name);
+	int rc = -1;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && rc < 0 && fgets(line, sizeof(line), f)) {
+		char *v = strchr(line, ':');
+		if (strncmp(line, name, len) != 0 || !v || strspn(line + len, " \t") != (size_t)(v - line) - len)
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(buf, size, "%s", v);
+		rc = 0;
+	}
+	if (f)
+		fclose(f);
+	return rc;
 }

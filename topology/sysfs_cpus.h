@@ -21,6 +21,15 @@ bool sysfs_in_mask(const struct bitmask *m, int cpu);
 /* The CPUs sharing cpu's L2 from sysfs, named by the lowest; -1 when sysfs
  * does not say. */
 int sysfs_l2(int cpu);
+/* The same for the data or unified cache of any level; *bytes (if not NULL)
+ * gets its size when sysfs says it. */
+int sysfs_cache(int cpu, int level, size_t *bytes);
+/* The lowest CPU of a mask, -1 when it is empty. */
+int sysfs_lowest(const struct bitmask *m);
+
+/* The first "name : value" line of /proc/cpuinfo with this name (the value
+ * without blanks around it). 0, or -1 when there is none. */
+int proc_cpuinfo_field(const char *name, char *buf, size_t size);
 
 struct affinity {
 	cpu_set_t *set;

@@ -55,8 +55,14 @@ const char *pair_class_description(enum pair_class c); /* "SMT siblings (same co
 int pair_class_from_name(const char *name);             /* -1 when unknown */
 
 /* Fill from liblikwid (CPUs, caches, NUMA) plus the process's affinity mask
- * and /sys/devices/system/cpu/online. */
+ * and /sys/devices/system/cpu/online; from sysfs alone where liblikwid cannot
+ * (its source then says "sysfs (likwid: why)"). */
 int topology_detect(struct topology *t, char *err);
+/* The same from /sys/devices/system/cpu alone (topology/sysfs_source.c):
+ * topology_detect's fallback where liblikwid cannot read the machine. */
+int sysfs_topology_detect(struct topology *t, char *err);
+/* Whether this build has liblikwid (make NO_LIKWID=1 builds without). */
+bool topology_likwid_built(void);
 /* Number the threads of each core 0, 1, ... in the order of their current
  * smt values, then of their CPU ids (cpus sorted by cpu id, cores named):
  * repairs thread ids that liblikwid repeats within a core. -1 when out of

@@ -118,11 +118,14 @@ int ct_row_write(struct csv_writer *w, const struct contention_plan *p, const st
 
 /* ---- the ladder ---- */
 
+/* The first ok point of an item at this step; an op is found by its base
+ * name, in whichever atomic form ran first (fetch_add_lse on aarch64). */
 static const struct ct_point *find(const struct ct_point *points, int npoints, int threads,
 				   const char *name)
 {
 	for (int i = 0; i < npoints; i++)
-		if (points[i].step->threads == threads && strcmp(points[i].item->name, name) == 0 &&
+		if (points[i].step->threads == threads &&
+		    strcmp(points[i].item->op ? points[i].item->op->base : points[i].item->name, name) == 0 &&
 		    strcmp(points[i].status, "ok") == 0 && points[i].rounds > 0)
 			return &points[i];
 	return NULL;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/arch.h"
 #include "base/budget.h"
 #include "base/csv.h"
 #include "base/progress.h"
@@ -98,7 +99,7 @@ static void finish_point(const struct contention_plan *p, const struct clock_inf
 	pt->wait_p50_ns = lock ? ticks_to_ns(clock, (uint64_t)ct_wait_quantile(a->waits, 0.5)) : NAN;
 	pt->wait_p99_ns = lock ? ticks_to_ns(clock, (uint64_t)ct_wait_quantile(a->waits, 0.99)) : NAN;
 	pt->wait_max_ns = lock ? ticks_to_ns(clock, a->wait_max) : NAN;
-	pt->retries_per_success = pt->item->op == &ct_op_cas_loop && a->ops > 0
+	pt->retries_per_success = pt->item->op && pt->item->op->counts_retries && a->ops > 0
 				  ? (double)a->retries / (double)a->ops : NAN;
 	/* counters: the plan's coherence events summed, per operation */
 	pt->events_per_op = NAN;
@@ -122,13 +123,14 @@ static void finish_point(const struct contention_plan *p, const struct clock_inf
 	}
 }
 
-static const char *skip_reason_of(const struct ct_item *it)
+/* Why this CPU cannot run an item (NULL when it can): a split lock off x86,
+ * an LSE form on a CPU without LSE (never run into a SIGILL). */
+static const char *skip_reason_of(const struct ct_item *it, char *why)
 {
-#if !defined(__x86_64__) && !defined(__i386__)
-	if (it->kind == CT_SPLIT_LOCK)
-		return "split locks are an x86 matter: lock add is not available on this architecture";
-#endif
-	(void)it;
+	if (!ARCH_SPLIT_LOCK && it->kind == CT_SPLIT_LOCK)
+		return ARCH_NO_SPLIT_LOCK_REASON;
+	if (it->op && it->op->available && !it->op->available(why, ERRLEN))
+		return why;
 	return NULL;
 }
 
@@ -160,7 +162,7 @@ int contention_experiment(struct run *r, struct contention_plan *p, double budge
 					  .tmax = b + 3 * p->rounds, .ns = b + 4 * p->rounds };
 		points[i] = (struct ct_point){ .item = &p->items[i % p->nitems],
 					       .step = &p->steps[i / p->nitems], .status = "ok" };
-		const char *why = skip_reason_of(points[i].item);
+		const char *why = skip_reason_of(points[i].item, reason);
 		if (why) {
 			points[i].status = "skipped";
 			snprintf(points[i].reason, ERRLEN, "%s", why);

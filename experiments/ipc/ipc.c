@@ -244,6 +244,12 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	p->measure = measure_options_from(o, AGENTS_THREADS, (size_t)t->line_size);
 	if (choose_stream(cmd, own, t, p, skip_reason, &rc) != 0)
 		goto fail;
+	/* An LSE kernel on a CPU without LSE: skipped, never a SIGILL. */
+	if (!kernel_available(p->kernel, err, sizeof err)) {
+		snprintf(skip_reason, ERRLEN, "%s: %s", p->kernel->name, err);
+		rc = EXIT_SKIPPED;
+		goto fail;
+	}
 	free(cpus);
 	*out = p;
 	return EXIT_DONE;

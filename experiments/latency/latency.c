@@ -112,10 +112,57 @@ static void release(void *arg)
 	free(plan);
 }
 
+/* A kernel this CPU cannot run (an LSE kernel on an ARMv8.0 CPU) is left
+ * out with its reason (a warning and meta.json's skipped_kernels), and never
+ * run into a SIGILL. Returns how many kernels are left; with none, skip_reason
+ * says why. */
+static int leave_out_unavailable(struct latency_plan *plan, char *skip_reason)
+{
+	char names[ERRLEN] = "", why[ERRLEN] = "";
+	int kept = 0;
+	plan->nskipped = 0;
+	for (int i = 0; i < plan->nkernels; i++) {
+		const struct kernel *k = plan->kernels[i];
+		if (kernel_available(k, why, sizeof why)) {
+			plan->kernels[kept++] = k;
+			continue;
+		}
+		if (plan->nskipped < LATENCY_MAX_SKIPPED) {
+			plan->skipped[plan->nskipped] = k;
+			snprintf(plan->skipped_reason[plan->nskipped++], ERRLEN, "%s", why);
+		}
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+			 names[0] ? ", " : "", k->name);
+	}
+	plan->nkernels = kept;
+	if (plan->nskipped == 0)
+		return kept;
+	/* The reasons of one CPU are one: it lacks LSE. With kernels left
+	 * the run goes on and says so once (record_unavailable). */
+	snprintf(plan->skipped_summary, sizeof plan->skipped_summary, "%s: %s", names, why);
+	if (kept == 0)
+		set_error(skip_reason, "%s", plan->skipped_summary);
+	return kept;
+}
+
+/* meta.json's experiments.latency.skipped_kernels: [{kernel, reason}]. */
+static void record_unavailable(struct run *r, const struct latency_plan *plan)
+{
+	json_t *entry = json_object_get(json_object_get(r->meta, "experiments"), "latency");
+	if (plan->nskipped == 0 || entry == NULL)
+		return;
+	json_t *list = json_array();
+	for (int i = 0; i < plan->nskipped; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s}", "kernel", plan->skipped[i]->name,
+						      "reason", plan->skipped_reason[i]));
+	run_warn(r, "latency: skipped %s", plan->skipped_summary);
+	json_object_set_new(entry, "skipped_kernels", list);
+	run_save_meta(r);
+}
+
 static int prepare(const char *cmd, const struct options *o, const void *settings,
 		   const struct topology *t, void **out, char *skip_reason)
 {
-	(void)skip_reason;
 	const struct latency_settings *own = settings;
 	const char *parallel = o->parallel;
 	char err[ERRLEN];
@@ -190,6 +237,10 @@ static int prepare(const char *cmd, const struct options *o, const void *setting
 	plan->measure = measure_options_from(o, (enum agent_kind)agents, (size_t)t->line_size);
 	plan->measure.events = &plan->events;
 	plan->line_reserve_bytes = line_reserve_bytes(plan->measure.line_size);
+	if (leave_out_unavailable(plan, skip_reason) == 0) {
+		release(plan);
+		return EXIT_SKIPPED;
+	}
 	*out = plan;
 	return EXIT_DONE;
 fail:
@@ -214,7 +265,9 @@ static int measure(struct run *r, void *arg, double budget_s)
 	else if (!r->quiet)
 		printf("\nlatency: %d kernels x %d CPUs (%d ordered pairs each)\n", plan->nkernels,
 		       plan->ncpus, plan->ncpus * (plan->ncpus - 1));
-	return latency_experiment(r, plan);
+	int rc = latency_experiment(r, plan);
+	record_unavailable(r, plan);
+	return rc;
 }
 
 static int draw(const char *dir, const struct topology *t, const char *stat, char *err)

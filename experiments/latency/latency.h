@@ -8,6 +8,9 @@
 #include "harness/placement.h"
 #include "harness/results.h"
 
+/* Room for every kernel of the registry. */
+#define LATENCY_MAX_SKIPPED 16
+
 struct latency_plan {
 	const struct kernel **kernels;
 	int nkernels;
@@ -26,6 +29,11 @@ struct latency_plan {
 	const char *events_option;  /* --events as given (NULL: only disturbance events) */
 	bool owns_events_option;    /* copied from a resumed run's meta.json */
 	struct event_request events;
+	/* kernels asked for that this CPU cannot run, and why (not measured) */
+	const struct kernel *skipped[LATENCY_MAX_SKIPPED];
+	char skipped_reason[LATENCY_MAX_SKIPPED][ERRLEN];
+	int nskipped;
+	char skipped_summary[ERRLEN]; /* "cas_bounce_lse, ...: why" */
 };
 
 

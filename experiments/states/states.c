@@ -39,8 +39,8 @@ static const struct option_def states_options[] = {
 	{ "all-pairs", 0, OPT_FLAG, NULL, NULL, 0, 0,
 	  "every ordered pair of the CPUs, one heatmap per kernel (default: one pair per pair class)", AT(all_pairs) },
 	{ "invalidate", 0, OPT_STRING, "HOW", "auto", 0, 0,
-	  "how lines are made Invalid: auto (clflushopt, else clflush, by CPUID), clflushopt, clflush, "
-	  "or evict (stream a buffer twice the LLC)", AT(invalidate) },
+	  "how lines are made Invalid: auto (clflushopt, else clflush, by CPUID; dc_civac on aarch64), "
+	  "clflushopt, clflush, dc_civac, or evict (stream a buffer twice the LLC)", AT(invalidate) },
 	{ "lines", 0, OPT_LONG, "N", NULL, 1, 65536,
 	  "lines per sample, the length of the timed chain (default: a quarter of the L1d's lines)", AT(lines) },
 };
@@ -175,28 +175,22 @@ int states_choose_pairs(const struct topology *t, const int *cpus, int ncpus, bo
 static int choose_invalidation(const char *cmd, const char *text, const struct topology *t,
 			       struct states_options *o, char *skip_reason)
 {
-	if (strcmp(text, "auto") == 0)
-		o->invalidate = cpu_has_clflushopt() ? INVALIDATE_CLFLUSHOPT
-				: cpu_has_clflush() ? INVALIDATE_CLFLUSH : INVALIDATE_EVICT;
-	else if (strcmp(text, "clflushopt") == 0)
-		o->invalidate = INVALIDATE_CLFLUSHOPT;
-	else if (strcmp(text, "clflush") == 0)
-		o->invalidate = INVALIDATE_CLFLUSH;
-	else if (strcmp(text, "evict") == 0)
-		o->invalidate = INVALIDATE_EVICT;
-	else {
-		fprintf(stderr, "cohmap %s: --invalidate must be auto, clflushopt, clflush or evict (got '%s')\n",
-			cmd, text);
+	int asked = strcmp(text, "auto") == 0 ? (int)states_best_invalidation()
+						: invalidation_from_name(text);
+	if (asked < 0) {
+		char known[96] = "auto";
+		const char *names[] = { invalidation_name(INVALIDATE_FLUSH_OVERLAPPED),
+					invalidation_name(INVALIDATE_FLUSH_ORDERED) };
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (names[i])
+				snprintf(known + strlen(known), sizeof known - strlen(known), ", %s", names[i]);
+		fprintf(stderr, "cohmap %s: --invalidate must be %s or evict (got '%s')\n", cmd, known,
+			text);
 		return EXIT_USAGE;
 	}
-	if (o->invalidate == INVALIDATE_CLFLUSHOPT && !cpu_has_clflushopt()) {
-		set_error(skip_reason, "this CPU has no clflushopt (CPUID leaf 7, EBX bit 23); try --invalidate clflush or evict");
+	o->invalidate = (enum invalidation)asked;
+	if (!states_invalidation_available(o->invalidate, skip_reason, ERRLEN))
 		return EXIT_SKIPPED;
-	}
-	if (o->invalidate == INVALIDATE_CLFLUSH && !cpu_has_clflush()) {
-		set_error(skip_reason, "this CPU has no clflush (CPUID leaf 1, EDX bit 19); try --invalidate evict");
-		return EXIT_SKIPPED;
-	}
 	if (o->invalidate == INVALIDATE_EVICT) {
 		/* Twice the last-level cache: one pass of a buffer just the LLC's
 		 * size leaves lines behind under any replacement policy that is

@@ -31,7 +31,11 @@ static void a_silent_partner_makes_the_waiter_sleep_until_the_watchdog(void **st
 	(void)state;
 	atomic_int abort = 0;
 	_Atomic uint64_t flag = 0;
-	struct kernel_ctx ctx = ctx_with_deadline(&abort, 0.3e9);
+	/* 1.5 s: the back-off gives up the CPU after 2^18 spins, the last 2^17
+	 * with the spin hint, which QEMU's user mode (make check-aarch64)
+	 * emulates by leaving its CPU loop (about 1 us each): 0.15 s there on a
+	 * quiet host, several times that on a loaded one. */
+	struct kernel_ctx ctx = ctx_with_deadline(&abort, 1.5e9);
 	long before = voluntary_switches();
 	assert_int_equal(wait_until_equal(&ctx, &flag, 1), KERNEL_TIMEOUT);
 	assert_true(voluntary_switches() - before >= 1);

@@ -232,8 +232,9 @@ static void the_ring_streams_between_two_cpus_and_on_one(void **state)
 			 * checks every element by its sum; a copy checks the last copy
 			 * through each slot in full (after the timing) and, between
 			 * CPUs, two elements of every chunk as it arrives. */
-			double slots = (double)(j.buffer_bytes / j.chunk_bytes);
-			double elems = (double)(j.chunk_bytes / sizeof(uint64_t));
+			size_t whole_slots = j.buffer_bytes / j.chunk_bytes; /* whole chunks only */
+			size_t chunk_elems = j.chunk_bytes / sizeof(uint64_t);
+			double slots = (double)whole_slots, elems = (double)chunk_elems;
 			double chunks = (double)r.chunks_consumed, want = 100;
 			if (consumers[k]->op == STREAM_COPY)
 				want = j.cpu_a == j.cpu_b

@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -170,6 +172,16 @@ static enum procs_outcome transfer(const struct channel *c, size_t bytes, size_t
 	return o;
 }
 
+/* A channel whose system call this kernel lacks (process_vm_readv under
+ * QEMU's user mode: ENOSYS) has nothing to deliver with. */
+static bool syscall_missing(const struct channel *c)
+{
+	if (strcmp(c->name, "process_vm_readv") != 0)
+		return false;
+	errno = 0;
+	return process_vm_readv(getpid(), NULL, 0, NULL, 0, 0) < 0 && errno == ENOSYS;
+}
+
 static void every_channel_delivers_every_message(void **state)
 {
 	(void)state;
@@ -180,6 +192,8 @@ static void every_channel_delivers_every_message(void **state)
 		for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
 			const struct channel *c = channel_registry[i];
 			long messages = sizes[s] > window ? 24 : 600;
+			if (syscall_missing(c))
+				continue;
 			struct transfer *t;
 			enum procs_outcome o = transfer(c, sizes[s], window, messages, 37, false, 1, &t);
 			if (o != PROCS_FINISHED)
@@ -194,6 +208,8 @@ static void channels_work_on_one_cpu(void **state)
 	long page = sysconf(_SC_PAGESIZE);
 	for (int i = 0; i < channel_count; i++) {
 		struct transfer *t;
+		if (syscall_missing(channel_registry[i]))
+			continue;
 		enum procs_outcome o = transfer(channel_registry[i], 512, 16 * (size_t)page, 200, 0,
 						true, 1, &t);
 		if (o != PROCS_FINISHED)

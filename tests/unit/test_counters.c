@@ -1,5 +1,6 @@
 /* Counters: parsing --events, per-event fallback, and real counts of the
  * software events this machine has. */
+#include <errno.h>
 #include <linux/perf_event.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "base/common.h"
+#include "base/arch.h"
 #include "harness/counters.h"
 
 static struct topology machine = { .vendor = "AuthenticAMD", .family = 26, .model = 2 };
@@ -53,9 +55,23 @@ static bool hardware_counters_work(void)
 	return fd >= 0;
 }
 
+/* perf_event_open itself: missing (ENOSYS) under QEMU's user mode, where
+ * no event counts and the tests of counting have nothing to check. */
+static bool perf_events_exist(void)
+{
+	struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE, .size = sizeof attr,
+					 .config = PERF_COUNT_SW_PAGE_FAULTS };
+	int fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || errno != ENOSYS;
+}
+
 static void an_unavailable_hardware_event_is_na_with_a_reason(void **state)
 {
 	(void)state;
+	if (!perf_events_exist())
+		skip();
 	struct event_request req;
 	struct counter_set cs;
 	bool failed[MAX_EVENTS];
@@ -83,6 +99,8 @@ static void touching_new_pages_counts_page_faults(void **state)
 	long long before[MAX_EVENTS], after[MAX_EVENTS];
 	enum { PAGES = 256 };
 	long page = sysconf(_SC_PAGESIZE);
+	if (!perf_events_exist())
+		skip();
 
 	assert_int_equal(events_parse("perf::PAGE-FAULTS", &machine, &req, err), 0);
 	counter_set_open(&cs, &req, failed, reason);
@@ -113,7 +131,11 @@ static void auto_picks_a_row_or_says_none(void **state)
 	assert_int_equal(req.meaning[0], MEANS_FILL_FROM_OTHER_CORE);
 	struct topology unknown = { .vendor = "GenuineIntel", .family = 6, .model = 1 };
 	assert_int_equal(events_parse("auto", &unknown, &req, err), 0);
-	assert_non_null(strstr(req.auto_label, "no row"));
+	/* every aarch64 CPU gets the architected events' row */
+	if (strcmp(ARCH_NAME, "aarch64") == 0)
+		assert_string_equal(req.auto_label, "Arm Neoverse");
+	else
+		assert_non_null(strstr(req.auto_label, "no row"));
 	assert_true(req.migrations >= 0 && req.context_switches >= 0);
 }
 

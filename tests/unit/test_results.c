@@ -16,6 +16,7 @@
 #include "experiments/latency/latency.h"
 #include "harness/results.h"
 #include "kernels/registry.h"
+#include "tests/unit/runnable_kernel.h"
 
 #define TMPDIR_NAME "results"
 #include "tests/unit/tmpdir.h"
@@ -104,19 +105,21 @@ static void a_latency_plan_round_trips_through_meta(void **state)
 	 * plan can name them. */
 	for (int i = 0; i < t.ncpus; i++)
 		t.cpus[i].online = t.cpus[i].allowed = true;
-	const char *text =
-		"{\"experiments\": {\"latency\": {\"kernels\": [\"cas_bounce\", \"load_store\"],"
+	const struct kernel *cas = runnable_kernel("cas_bounce");
+	char text[1024];
+	snprintf(text, sizeof text,
+		"{\"experiments\": {\"latency\": {\"kernels\": [\"%s\", \"load_store\"],"
 		" \"cpus_topology_order\": [0, 20, 1], \"home\": \"second\", \"home_node\": -1,"
 		" \"seed\": 99, \"pause\": true, \"fixed_samples\": 0, \"precision\": 0.02,"
 		" \"time_limit_s\": 0.1, \"sample_target_ns\": 50000, \"watchdog_s\": 1,"
-		" \"statistic_plotted\": \"min\"}}}";
+		" \"statistic_plotted\": \"min\"}}}", cas->name);
 	json_t *meta = json_loads(text, 0, NULL);
 	const struct kernel *kernels[16];
 	int cpus[64];
 	struct latency_plan p = { .kernels = kernels, .cpus = cpus };
 	assert_int_equal(latency_plan_from_meta(meta, &t, &p, err), 0);
 	assert_int_equal(p.nkernels, 2);
-	assert_ptr_equal(p.kernels[0], &kernel_cas_bounce);
+	assert_ptr_equal(p.kernels[0], cas);
 	assert_int_equal(p.ncpus, 3);
 	assert_int_equal(p.cpus[1], 20);
 	assert_int_equal(p.home, HOME_SECOND);

@@ -153,10 +153,11 @@ static void flushing_and_touching_leave_the_data_alone(void **state)
 	struct chain_walk w = { .head = states_chain_build(&set, 3, order), .n = 40 };
 	states_write_all(&set, 77);
 	states_touch_pages(&set);
-	if (cpu_has_clflushopt())
-		states_flush_all(&set, INVALIDATE_CLFLUSHOPT);
-	if (cpu_has_clflush())
-		states_flush_all(&set, INVALIDATE_CLFLUSH);
+	char why[160];
+	if (states_invalidation_available(INVALIDATE_FLUSH_OVERLAPPED, why, sizeof why))
+		states_flush_all(&set, INVALIDATE_FLUSH_OVERLAPPED);
+	if (states_invalidation_available(INVALIDATE_FLUSH_ORDERED, why, sizeof why))
+		states_flush_all(&set, INVALIDATE_FLUSH_ORDERED);
 	assert_true(states_walk(OP_LOAD, &w));
 	for (long i = 0; i < set.n; i++)
 		assert_int_equal(atomic_load(&line_at(&set, i)->payload), 77);
@@ -198,20 +199,20 @@ static void scripts_prepare_each_state(void **state)
 				if (third && m == INVALIDATE_EVICT && states_uses_invalidation(st))
 					assert_true(has_step(s, n, ROLE_SHARER, ACT_EVICT));
 			}
-	int n = states_script(STATE_MODIFIED, true, INVALIDATE_CLFLUSHOPT, s);
+	int n = states_script(STATE_MODIFIED, true, INVALIDATE_FLUSH_OVERLAPPED, s);
 	assert_int_equal(n, 2);
 	assert_true(has_step(s, n, ROLE_OWNER, ACT_WRITE));
-	n = states_script(STATE_EXCLUSIVE, true, INVALIDATE_CLFLUSH, s);
+	n = states_script(STATE_EXCLUSIVE, true, INVALIDATE_FLUSH_ORDERED, s);
 	assert_int_equal(n, 3);                    /* no sharer step: a third CPU plays no part */
 	assert_int_equal(s[0].action, ACT_FLUSH);  /* nobody holds it ... */
 	assert_int_equal(s[1].role, ROLE_OWNER);   /* ... when A reads it */
 	assert_int_equal(s[1].action, ACT_READ);
-	n = states_script(STATE_SHARED, true, INVALIDATE_CLFLUSH, s);
+	n = states_script(STATE_SHARED, true, INVALIDATE_FLUSH_ORDERED, s);
 	assert_true(has_step(s, n, ROLE_SHARER, ACT_READ));
 	assert_false(has_step(s, n, ROLE_REQUESTER, ACT_READ));
-	n = states_script(STATE_SHARED, false, INVALIDATE_CLFLUSH, s);
+	n = states_script(STATE_SHARED, false, INVALIDATE_FLUSH_ORDERED, s);
 	assert_true(has_step(s, n, ROLE_REQUESTER, ACT_READ)); /* A and B share */
-	n = states_script(STATE_LOCAL, true, INVALIDATE_CLFLUSH, s);
+	n = states_script(STATE_LOCAL, true, INVALIDATE_FLUSH_ORDERED, s);
 	assert_false(has_step(s, n, ROLE_OWNER, ACT_WRITE));
 	assert_true(has_step(s, n, ROLE_REQUESTER, ACT_WRITE));
 }
@@ -409,8 +410,7 @@ static void every_kernel_measures_a_plausible_cost(void **state)
 	struct states_options o = {
 		.agents = AGENTS_THREADS, .lines = 32, .line_size = 64, .fixed_samples = 7,
 		.precision = 0.02, .time_limit_s = 1, .watchdog_s = 60, .seed = 5,
-		.invalidate = cpu_has_clflushopt() ? INVALIDATE_CLFLUSHOPT
-			      : cpu_has_clflush() ? INVALIDATE_CLFLUSH : INVALIDATE_EVICT,
+		.invalidate = states_best_invalidation(),
 	};
 	static unsigned char evict[1 << 20];
 	o.evict_buffer = evict;
@@ -466,8 +466,7 @@ static void a_third_agent_takes_its_turns(void **state)
 	struct states_options o = {
 		.agents = AGENTS_THREADS, .pause = true, .lines = 16, .line_size = 64,
 		.fixed_samples = 5, .precision = 0.02, .time_limit_s = 1, .watchdog_s = 60, .seed = 8,
-		.invalidate = cpu_has_clflushopt() ? INVALIDATE_CLFLUSHOPT
-			      : cpu_has_clflush() ? INVALIDATE_CLFLUSH : INVALIDATE_EVICT,
+		.invalidate = states_best_invalidation(),
 	};
 	static unsigned char evict[1 << 16];
 	o.evict_buffer = evict;
