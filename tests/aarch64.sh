@@ -84,6 +84,8 @@ for t in "$build"/tests/test_*; do
 	if [[ $code != 0 && -z $unexpected && $code -gt 100 ]]; then unexpected=" (killed: exit $code)"; fi
 	check "$name: ${passed:-0} passed, no unexpected failure${unexpected:+:$unexpected}" \
 		test -z "$unexpected" -a -n "$passed"
+	# what failed, from cmocka's own lines, for whoever reads the log
+	if [[ -n $unexpected ]]; then grep -E 'error:|Failure|ERROR|FAILED' "$tmp/$name.log" | head -12 | sed 's/^/      /'; fi
 done
 
 echo "== latency on CPUs 0,1: load_store and both forms of every atomic kernel"

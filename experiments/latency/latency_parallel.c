@@ -106,6 +106,14 @@ static int judge_interference(struct matrix *m, const double *ratio, const long 
 	bool again[PAIR_CLASS_COUNT] = { false };
 	if (values == NULL)
 		return -1;
+	/* Test hook: every controlled class taken as out of band, so the tests
+	 * reach the serial remeasurement on a machine where parallel pairs do
+	 * not disturb each other. */
+	const char *hook = getenv("COHMAP_TEST_INTERFERENCE");
+	bool forced = hook && strcmp(hook, "remeasure") == 0;
+	if (forced)
+		run_warn(m->r, "test hook COHMAP_TEST_INTERFERENCE=remeasure is set: every controlled "
+			 "class is measured again alone");
 	if (!m->r->quiet && ncontrols > 0)
 		printf("\n--parallel %d: parallel/serial ratio of the one-way median per pair class "
 		       "(pairs measured again alone; median over pairs, 95%% CI)\n%-13s %6s %8s %17s\n",
@@ -123,7 +131,7 @@ static int judge_interference(struct matrix *m, const double *ratio, const long 
 		struct summary s = { 0 };
 		if (n > 0)
 			summarize(values, n, &s);
-		again[c] = n > 0 && (s.median < RATIO_LOW || s.median > RATIO_HIGH);
+		again[c] = (n > 0 && (s.median < RATIO_LOW || s.median > RATIO_HIGH)) || forced;
 		json_object_set_new(classes, pair_class_name(c),
 			json_pack("{s:I, s:I, s:o, s:o, s:o, s:b}", "control_pairs", (json_int_t)controlled,
 				  "ratios", (json_int_t)n,

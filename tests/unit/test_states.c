@@ -404,6 +404,26 @@ static void measure_all(const struct states_options *o, struct states_result *re
 	measure_kernels(o, state_kernel_registry, state_kernel_count, false, res);
 }
 
+/* Every sample is accounted for: kept, or left out because the requester was
+ * switched out or moved while it ran (which a loaded machine does; the count
+ * says how often, never whether the test passes). */
+static void assert_samples_accounted(const struct states_result *r, long samples)
+{
+	assert_true(r->ns_per_access.n >= 1);
+	assert_int_equal(r->ns_per_access.n + (r->disturbed_kept ? 0 : r->disturbed_samples), samples);
+}
+
+/* A per-access cost that is a time at all: positive, and below 10 us unless
+ * disturbed samples had to be kept (too few undisturbed ones remained), whose
+ * time includes whatever ran instead. */
+static void assert_plausible_cost(const struct states_result *r)
+{
+	double m = r->ns_per_access.median;
+	assert_true(m > 0 && isfinite(m));
+	if (!r->disturbed_kept)
+		assert_true(m < 10000);
+}
+
 static void every_kernel_measures_a_plausible_cost(void **state)
 {
 	(void)state;
@@ -421,10 +441,10 @@ static void every_kernel_measures_a_plausible_cost(void **state)
 	for (int k = 0; k < state_kernel_count; k++) {
 		const struct state_kernel *kern = state_kernel_registry[k];
 		assert_int_equal(res[k].status, PAIR_OK);
-		assert_int_equal(res[k].ns_per_access.n, 7); /* no counters: nothing dropped */
+		assert_samples_accounted(&res[k], 7);
 		double m = res[k].ns_per_access.median;
 		printf("  %-20s median %8.2f ns\n", kern->name, m);
-		assert_true(m > 0 && m < 10000);
+		assert_plausible_cost(&res[k]);
 		if (kern->state == STATE_LOCAL && kern->op == OP_LOAD)
 			local = m;
 		if (kern->state == STATE_INVALID && kern->op == OP_LOAD)
@@ -432,10 +452,9 @@ static void every_kernel_measures_a_plausible_cost(void **state)
 	}
 	printf("  cached local load %.2f ns, load of a %s line %.2f ns\n", local,
 	       invalidation_name(o.invalidate), flushed);
-	/* Memory is slower than L1 on any machine, but this one is shared and
-	 * noisy: the ordering is asserted only when it is unmistakable. */
-	if (flushed > 3 * local || local > 3 * flushed)
-		assert_true(local < flushed);
+	/* Printed, not asserted: that a flushed line is slower than a cached one
+	 * is a time, and this machine (and QEMU, where dc civac costs nothing)
+	 * may say either; the flush itself is checked by the step plans above. */
 }
 
 static void eviction_path_works(void **state)
@@ -451,8 +470,11 @@ static void eviction_path_works(void **state)
 	};
 	struct states_result res[STATE_COUNT * OP_COUNT];
 	measure_all(&o, res);
-	for (int k = 0; k < state_kernel_count; k++)
-		assert_true(res[k].ns_per_access.median > 0 && res[k].ns_per_access.median < 10000);
+	for (int k = 0; k < state_kernel_count; k++) {
+		assert_int_equal(res[k].status, PAIR_OK);
+		assert_samples_accounted(&res[k], 5);
+		assert_plausible_cost(&res[k]);
+	}
 }
 
 /* The sharer as an agent of its own. This machine may have only two CPUs, so
@@ -475,7 +497,7 @@ static void a_third_agent_takes_its_turns(void **state)
 	measure_kernels(&o, kernels, 3, true, res);
 	for (int k = 0; k < 3; k++) {
 		assert_int_equal(res[k].status, PAIR_OK);
-		assert_int_equal(res[k].ns_per_access.n, 5);
+		assert_samples_accounted(&res[k], 5);
 		assert_true(res[k].ns_per_access.median > 0);
 	}
 }

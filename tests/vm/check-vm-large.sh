@@ -53,7 +53,12 @@ if [[ $qemu_code != 0 ]]; then
 	grep -v "TCG doesn't support requested feature" "$work/qemu.log" >&2
 	[[ $qemu_code == 124 ]] && echo "check-vm-large: the guest hung $hung" >&2
 	echo "check-vm-large: qemu exited with $qemu_code; last console lines:" >&2
-	tail -20 "$work/console.log" >&2
+	# From the guest's thread dump on, when it wrote one (tests/vm/init-large).
+	if grep -q "no new row for" "$work/console.log"; then
+		tac "$work/console.log" | sed '/no new row for/q' | tac | head -80 >&2
+	else
+		tail -20 "$work/console.log" >&2
+	fi
 	exit 1
 fi
 out=$work/out
