@@ -160,6 +160,19 @@ check "a parallel/serial ratio with its CI per class measured" \
 		all(.value.ratio_median | type == "number")' "$fmeta"
 check "the headline gives the ratio" jq_true '.experiments.latency.headline | test("parallel/serial median ratio")' "$fmeta"
 
+# A class out of the [0.95, 1.05] band is measured again alone, its rows
+# replacing the parallel ones; forced by the test hook, because on this
+# machine one lane disturbs nothing.
+COHMAP_TEST_INTERFERENCE=remeasure "$cohmap" latency --watchdog 60 -c 0,1 --parallel auto -q \
+	-o "$tmp/parre" -n 5 --seed 3 2>"$tmp/parre.err"
+check "remeasured: the run exits 0" test $? = 0
+check "remeasured: still 8 rows, every pair ok once" \
+	test "$(awk -F, 'NR > 1 && $7 == "ok" {print $1, $3, $4}' "$tmp/parre/latency.csv" | sort -u | wc -l)" = 8 -a \
+	"$(($(wc -l <"$tmp/parre/latency.csv") - 1))" = 8
+check "remeasured: meta.json says each class was measured again alone, and warns of the hook" \
+	jq_true '(.experiments.latency.interference | to_entries | length > 0 and all(.value.remeasured_serially)) and
+		(.warnings | any(test("COHMAP_TEST_INTERFERENCE")))' "$tmp/parre/meta.json"
+
 # Ctrl-C once a row is on disk, then --resume: 1 s pairs leave the signal
 # time to land mid-run; on a machine so slow that the run ends first, the
 # resume has nothing to do and the matrix must still be whole.

@@ -145,9 +145,10 @@ static int judge_interference(struct matrix *m, const double *ratio, const long 
 			       again[c] ? "  out of [0.95, 1.05]: measured again alone" : "");
 		if (again[c])
 			run_warn(m->r, "--parallel %d: %s pairs measured %.3f times their serial median "
-				 "(95%% CI %.3f-%.3f over %ld pairs), outside [%.2f, %.2f]: the class was "
+				 "(95%% CI %.3f-%.3f over %ld pairs), %s [%.2f, %.2f]: the class was "
 				 "measured again, one pair at a time", m->p->parallel, pair_class_name(c),
-				 s.median, s.ci95_low, s.ci95_high, n, RATIO_LOW, RATIO_HIGH);
+				 s.median, s.ci95_low, s.ci95_high, n,
+				 forced ? "taken by the test hook as outside" : "outside", RATIO_LOW, RATIO_HIGH);
 	}
 	free(values);
 	json_object_set_new(m->experiment, "interference", classes);
